@@ -1,0 +1,123 @@
+"""`trajforge stats` and `trajforge validate`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trajforge.dataset import ConfigSource, ConfigStats, LayoutError, Problem, compute_stats, discover
+from trajforge.dataset import validate as validate_sources
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(help="JSONL or Parquet files, folders of them, or published dataset folders.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
+
+
+def _sources(paths: list[Path], errors: Console) -> list[ConfigSource]:
+    try:
+        return discover(paths)
+    except LayoutError as exc:
+        errors.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def stats(paths: PathsArg, json: JsonOpt = False) -> None:
+    """Print per config the statistics and category tables of the dataset card."""
+    errors = Console(stderr=True)
+    unreadable: list[Problem] = []
+
+    def report(problem: Problem) -> None:
+        unreadable.append(problem)
+        errors.print(f"skipped: {problem}", markup=False, highlight=False)
+
+    results = compute_stats(_sources(paths, errors), report)
+    if json:
+        _print_json({"configs": [r.to_dict() for r in results], "skipped": len(unreadable)})
+    else:
+        console = Console()
+        console.print(_statistics_table(results))
+        console.print(_category_table(results))
+    if unreadable:
+        errors.print(f"{len(unreadable)} unreadable row(s) or file(s) left out of the figures", highlight=False)
+        raise typer.Exit(1)
+
+
+def _statistics_table(results: list[ConfigStats]) -> Table:
+    table = Table(title="Statistics", title_justify="left")
+    table.add_column("Metric")
+    for result in results:
+        table.add_column(result.config, justify="right")
+    rows: list[tuple[str, Callable[[ConfigStats], str]]] = [
+        ("Samples", lambda r: f"{r.samples:,}"),
+        ("Total turns", lambda r: f"{r.total_turns:,}"),
+        ("Total tool calls", lambda r: f"{r.total_tool_calls:,}"),
+        ("Avg turns per sample", lambda r: f"{r.avg_turns:.1f}"),
+        ("Avg tool calls per sample", lambda r: f"{r.avg_tool_calls:.1f}"),
+        ("Avg <think> depth (words)", lambda r: f"{r.avg_think_words:,.0f}"),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(r) for r in results))
+    return table
+
+
+def _category_table(results: list[ConfigStats]) -> Table:
+    table = Table(title="Categories", title_justify="left")
+    table.add_column("Category")
+    for result in results:
+        table.add_column(result.config, justify="right")
+    counts = [dict(r.categories_in_order()) for r in results]
+    names = list(dict.fromkeys(name for c in counts for name in c))
+    for name in names:
+        table.add_row(name, *(f"{c.get(name, 0):,}" for c in counts))
+    return table
+
+
+def validate(
+    paths: PathsArg,
+    max_errors: Annotated[int, typer.Option("--max-errors", min=0, help="Print at most this many problems.")] = 50,
+    json: JsonOpt = False,
+) -> None:
+    """Check every row against FORMAT.md; exit 1 when any row fails."""
+    errors = Console(stderr=True)
+    shown: list[Problem] = []
+
+    def report(problem: Problem) -> None:
+        if len(shown) < max_errors:
+            shown.append(problem)
+            if not json:
+                print(problem, flush=False)
+
+    summary = validate_sources(_sources(paths, errors), report)
+    if json:
+        _print_json(
+            {
+                "rows_checked": summary.rows_checked,
+                "rows_failed": summary.rows_failed,
+                "files_unreadable": summary.files_unreadable,
+                "problems_total": summary.problems,
+                "problems": [p.to_dict() for p in shown],
+            }
+        )
+    else:
+        hidden = summary.problems - len(shown)
+        more = f" ({hidden} more not shown; raise --max-errors)" if hidden else ""
+        unreadable = f", {summary.files_unreadable} file(s) unreadable" if summary.files_unreadable else ""
+        print(
+            f"{summary.rows_checked} rows checked, {summary.rows_failed} failed, "
+            f"{summary.problems} problem(s){unreadable}{more}"
+        )
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,40 @@
+"""Entry point of the `trajforge` console script."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from trajforge import __version__
+from trajforge.cli import datasets
+
+app = typer.Typer(
+    name="trajforge",
+    help="Generate and curate multi-turn tool-calling reasoning traces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("stats")(datasets.stats)
+app.command("validate")(datasets.validate)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"trajforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Generate and curate multi-turn tool-calling reasoning traces."""
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

@@ -1,0 +1,233 @@
+"""Streaming readers of row files (JSONL and Parquet); memory is bounded by a batch.
+
+Two views of the same files, with the same rules for what is unreadable:
+`iter_rows` gives Python rows one at a time (for checks that look at every
+turn), `iter_tables` gives Arrow tables of well-formed rows (for column-wise
+statistics). Neither raises on bad input: a bad line, row or file becomes a
+`Problem` and reading goes on with the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from trajforge.dataset.schema import SCHEMA, Problem, shape_problem
+from trajforge.trace import COLUMNS
+
+CHUNK_BYTES = 16 << 20  # JSONL bytes parsed at once by the Arrow path
+BATCH_ROWS = 2048  # Parquet rows per batch
+_ARROW_BLOCK = 1 << 20
+_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One parsed row and where it came from (`number`: 1-based line or row)."""
+
+    file: str
+    number: int
+    data: Any
+
+
+@dataclass
+class TableBatch:
+    """Well-formed rows as an Arrow table, and the problems met reading that stretch."""
+
+    table: pa.Table
+    problems: list[Problem] = field(default_factory=list)
+
+
+def is_parquet(file: Path) -> bool:
+    """Whether `file` is read as Parquet (else as JSONL)."""
+    return file.suffix == ".parquet"
+
+
+def iter_rows(file: Path) -> Iterator[Row | Problem]:
+    """Every row of `file` as Python data, or a Problem for what cannot be read."""
+    return _parquet_rows(file) if is_parquet(file) else _jsonl_rows(file)
+
+
+def iter_tables(file: Path) -> Iterator[TableBatch]:
+    """Well-formed rows of `file` in Arrow batches; rows of the wrong shape become Problems."""
+    return _parquet_tables(file) if is_parquet(file) else _jsonl_tables(file)
+
+
+def _row_id(data: Any) -> str | None:
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _file_problem(file: Path, exc: BaseException | str) -> Problem:
+    return Problem(str(file), None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+# ---------------------------------------------------------------- JSONL
+
+
+def _jsonl_rows(file: Path) -> Iterator[Row | Problem]:
+    try:
+        handle = file.open("rb")
+    except OSError as exc:
+        yield _file_problem(file, exc)
+        return
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield _json_row(str(file), number, line)
+
+
+def _json_row(file: str, number: int, line: bytes) -> Row | Problem:
+    try:
+        return Row(file, number, orjson.loads(line))
+    except orjson.JSONDecodeError as exc:
+        return Problem(file, number, f"invalid JSON: {exc}")
+
+
+def _jsonl_chunks(file: Path) -> Iterator[tuple[int, bytes]]:
+    """(first line number, bytes) pieces of the file, each ending at a line end."""
+    with file.open("rb") as handle:
+        line, carry = 1, b""
+        while block := handle.read(CHUNK_BYTES):
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a chunk: keep reading
+                carry = block
+                continue
+            chunk, carry = block[:cut], block[cut:]
+            yield line, chunk
+            line += chunk.count(b"\n")
+        if carry.strip():
+            yield line, carry
+
+
+def _jsonl_tables(file: Path) -> Iterator[TableBatch]:
+    try:
+        for first_line, chunk in _jsonl_chunks(file):
+            table = _arrow_parse(chunk)
+            if table is not None and _complete(table):
+                yield TableBatch(table)
+            else:
+                yield _checked_batch(
+                    [
+                        _json_row(str(file), first_line + k, line)
+                        for k, line in enumerate(chunk.split(b"\n"))
+                        if line.strip()
+                    ]
+                )
+    except OSError as exc:
+        yield TableBatch(SCHEMA.empty_table(), [_file_problem(file, exc)])
+
+
+def _arrow_parse(chunk: bytes) -> pa.Table | None:
+    """The chunk parsed by Arrow's JSON reader, or None when some line does not fit the schema."""
+    for block_size in (_ARROW_BLOCK, len(chunk) + 1):
+        try:
+            return pj.read_json(
+                pa.BufferReader(chunk), read_options=pj.ReadOptions(block_size=block_size), parse_options=_PARSE_OPTIONS
+            )
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):  # a line longer than a block: retry with one block
+                return None
+    return None
+
+
+def _complete(table: pa.Table) -> bool:
+    """No missing column value and no turn without `from` or `value`."""
+    if any(table.column(name).null_count for name in COLUMNS):
+        return False
+    for chunk in table.column("conversations").chunks:
+        turns = pc.list_flatten(chunk)
+        if turns.null_count or any(pc.struct_field(turns, name).null_count for name in ("from", "value")):
+            return False
+    return True
+
+
+def _checked_batch(rows: list[Row | Problem]) -> TableBatch:
+    """The slow path: every row checked one by one, the good ones made a table."""
+    good: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for item in rows:
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        reason = shape_problem(item.data, allow_extra=True)
+        if reason:
+            problems.append(Problem(item.file, item.number, reason, id=_row_id(item.data)))
+        else:
+            good.append({name: item.data[name] for name in COLUMNS})
+    return TableBatch(pa.Table.from_pylist(good, schema=SCHEMA), problems)
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def _open_parquet(file: Path) -> pq.ParquetFile | Problem:
+    try:
+        return pq.ParquetFile(file)
+    except (pa.ArrowException, OSError) as exc:
+        return _file_problem(file, f"not a readable Parquet file: {exc}")
+
+
+def _parquet_batches(file: Path, parquet: pq.ParquetFile, columns: list[str]) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(first row number, batch); a file that breaks mid-way raises _Broken with the row."""
+    first = 1
+    try:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            yield first, batch
+            first += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise _Broken(Problem(str(file), first, f"unreadable from this row on: {exc}")) from None
+
+
+class _Broken(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _parquet_rows(file: Path) -> Iterator[Row | Problem]:
+    parquet = _open_parquet(file)
+    if isinstance(parquet, Problem):
+        yield parquet
+        return
+    try:
+        for first, batch in _parquet_batches(file, parquet, parquet.schema_arrow.names):
+            for offset, data in enumerate(batch.to_pylist()):
+                yield Row(str(file), first + offset, data)
+    except _Broken as broken:
+        yield broken.problem
+
+
+def _parquet_tables(file: Path) -> Iterator[TableBatch]:
+    parquet = _open_parquet(file)
+    if isinstance(parquet, Problem):
+        yield TableBatch(SCHEMA.empty_table(), [parquet])
+        return
+    missing = [name for name in COLUMNS if name not in parquet.schema_arrow.names]
+    if missing:
+        yield TableBatch(SCHEMA.empty_table(), [_file_problem(file, f"missing column {', '.join(missing)}")])
+        return
+    try:
+        for first, batch in _parquet_batches(file, parquet, list(COLUMNS)):
+            table = pa.Table.from_batches([batch])
+            try:
+                table = table.cast(SCHEMA)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                table = None
+            if table is not None and _complete(table):
+                yield TableBatch(table)
+            else:
+                rows: list[Row | Problem] = [
+                    Row(str(file), first + k, data) for k, data in enumerate(batch.to_pylist())
+                ]
+                yield _checked_batch(rows)
+    except _Broken as broken:
+        yield TableBatch(SCHEMA.empty_table(), [broken.problem])

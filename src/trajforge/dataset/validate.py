@@ -1,0 +1,171 @@
+"""Row-by-row check of published rows against FORMAT.md sections 1, 2 and 4."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from trajforge.dataset.layout import ConfigSource
+from trajforge.dataset.readers import iter_rows
+from trajforge.dataset.schema import Problem, shape_problem
+from trajforge.tasks import taxonomy_problem
+from trajforge.trace.turns import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
+
+@dataclass
+class Summary:
+    """Counts of a validation run."""
+
+    rows_checked: int = 0
+    rows_failed: int = 0
+    problems: int = 0
+    files_unreadable: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing at all was wrong."""
+        return self.problems == 0
+
+
+class RowChecker:
+    """Checks rows one at a time; remembers ids to find duplicates within a config."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def check(self, data: Any, file: str, number: int) -> list[Problem]:
+        """Every problem of one row (empty when the row is valid)."""
+        row_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+        shape = shape_problem(data)
+        if shape:
+            return [Problem(file, number, shape, id=row_id)]
+        found: list[tuple[int | None, str]] = []
+        found.extend((None, reason) for reason in self._id_problems(data["id"], f"{file}:{number}"))
+        taxonomy = taxonomy_problem(data["category"], data["subcategory"])
+        if taxonomy:
+            found.append((None, taxonomy))
+        found.extend(_turn_problems(data))
+        return [Problem(file, number, reason, id=row_id, turn=turn) for turn, reason in found]
+
+    def _id_problems(self, row_id: str, where: str) -> list[str]:
+        problems = []
+        try:
+            if str(uuid.UUID(row_id)) != row_id.lower():
+                problems.append(f"id {row_id!r} is not a UUID in canonical form")
+        except ValueError:
+            problems.append(f"id {row_id!r} is not a UUID")
+        if row_id in self._seen:
+            problems.append(f"duplicate id, first seen at {self._seen[row_id]}")
+        else:
+            self._seen[row_id] = where
+        return problems
+
+
+def _tool_names(tools_column: str) -> set[str] | str:
+    """Names offered by the `tools` column, or why it cannot be read."""
+    try:
+        tools = orjson.loads(tools_column)
+    except orjson.JSONDecodeError as exc:
+        return f"tools is not JSON ({exc})"
+    if not isinstance(tools, list):
+        return "tools is not a JSON array"
+    names = set()
+    for tool in tools:
+        fn = tool.get("function", tool) if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            return "tools has an entry without a function name"
+        names.add(fn["name"])
+    return names
+
+
+def _turn_problems(row: dict[str, Any]) -> list[tuple[int | None, str]]:
+    turns: list[dict[str, str]] = row["conversations"]
+    if not turns:
+        return [(None, "conversations is empty")]
+    found: list[tuple[int | None, str]] = []
+    names = _tool_names(row["tools"])
+    if isinstance(names, str):
+        found.append((None, names))
+    offered = names if isinstance(names, set) else None
+    first_human = next((t["value"] for t in turns if t["from"] == "human"), None)
+    if first_human is None:
+        found.append((None, "no human turn"))
+    elif row["task"] != first_human:
+        found.append((None, "task is not the first human value"))
+    if turns[0]["from"] == "system" and split_system(turns[0]["value"]).tools is None:
+        found.append((0, "system turn has no readable <tools> block"))
+    kinds = [turns[0]["from"]]
+    calls: list[CallBlock] = []
+    for index, turn in enumerate(turns[1:], 1):
+        source, value = turn["from"], turn["value"]
+        if source == "gpt":
+            calls = _gpt_problems(index, value, offered, found)
+            kinds.append("gpt+" if calls else "gpt")
+        elif source == "tool":
+            _tool_problems(index, value, calls if kinds[-1] == "gpt+" else [], found)
+            calls = []
+            kinds.append(source)
+        elif source in ("system", "human"):
+            kinds.append(source)
+        else:
+            found.append((index, f"unknown turn kind 'from': {source!r}"))
+            kinds.append("unknown")
+    found.extend(order_problems(kinds))
+    return found
+
+
+def _gpt_problems(
+    index: int, value: str, offered: set[str] | None, found: list[tuple[int | None, str]]
+) -> list[CallBlock]:
+    try:
+        calls = split_gpt(value).calls
+    except TurnFormatError as exc:
+        found.append((index, str(exc)))
+        return []
+    if offered is not None:
+        for k, call in enumerate(calls, 1):
+            if call.name not in offered:
+                found.append((index, f"tool call {k} names {call.name!r}, which is not in tools"))
+    return calls
+
+
+def _tool_problems(index: int, value: str, calls: list[CallBlock], found: list[tuple[int | None, str]]) -> None:
+    try:
+        responses = split_tool(value)
+    except TurnFormatError as exc:
+        found.append((index, str(exc)))
+        return
+    if not calls:
+        return  # the turn order problem is already reported
+    if len(responses) != len(calls):
+        found.append((index, f"{len(responses)} tool responses for {len(calls)} tool calls"))
+    ids = [r.tool_call_id for r in responses]
+    if len(set(ids)) != len(ids):
+        found.append((index, "two tool responses share a tool_call_id"))
+    for k, (call, response) in enumerate(zip(calls, responses, strict=False), 1):
+        if response.name != call.name:
+            found.append((index, f"tool response {k} is for {response.name!r} but call {k} is {call.name!r}"))
+        if call.id is not None and response.tool_call_id != call.id:
+            found.append((index, f"tool response {k} id {response.tool_call_id!r} is not call id {call.id!r}"))
+
+
+def validate(sources: Iterable[ConfigSource], on_problem: Callable[[Problem], None]) -> Summary:
+    """Check every row of every source; each problem goes to `on_problem`."""
+    summary = Summary()
+    for source in sources:
+        checker = RowChecker()
+        for file in source.files:
+            for item in iter_rows(file):
+                problems = [item] if isinstance(item, Problem) else checker.check(item.data, item.file, item.number)
+                if isinstance(item, Problem) and item.row is None:
+                    summary.files_unreadable += 1
+                else:
+                    summary.rows_checked += 1
+                    summary.rows_failed += bool(problems)
+                summary.problems += len(problems)
+                for problem in problems:
+                    on_problem(problem)
+    return summary
