@@ -26,7 +26,7 @@ def _sources(paths: list[Path], errors: Console) -> list[ConfigSource]:
     try:
         return discover(paths)
     except LayoutError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
+        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -41,7 +41,7 @@ def stats(paths: PathsArg, json: JsonOpt = False) -> None:
 
     def report(problem: Problem) -> None:
         unreadable.append(problem)
-        errors.print(f"skipped: {problem}", markup=False, highlight=False)
+        errors.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
 
     results = compute_stats(_sources(paths, errors), report)
     if json:

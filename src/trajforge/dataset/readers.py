@@ -51,14 +51,17 @@ def is_parquet(file: Path) -> bool:
     return file.suffix == ".parquet"
 
 
-def iter_rows(file: Path) -> Iterator[Row | Problem]:
+def iter_rows(file: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[Row | Problem]:
     """Every row of `file` as Python data, or a Problem for what cannot be read."""
-    return _parquet_rows(file) if is_parquet(file) else _jsonl_rows(file)
+    return _parquet_rows(file, batch_rows) if is_parquet(file) else _jsonl_rows(file)
 
 
-def iter_tables(file: Path) -> Iterator[TableBatch]:
-    """Well-formed rows of `file` in Arrow batches; rows of the wrong shape become Problems."""
-    return _parquet_tables(file) if is_parquet(file) else _jsonl_tables(file)
+def iter_tables(file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int = BATCH_ROWS) -> Iterator[TableBatch]:
+    """Well-formed rows of `file` in Arrow batches; rows of the wrong shape become Problems.
+
+    JSONL is read `chunk_bytes` at a time, Parquet `batch_rows` rows at a time.
+    """
+    return _parquet_tables(file, batch_rows) if is_parquet(file) else _jsonl_tables(file, chunk_bytes)
 
 
 def _row_id(data: Any) -> str | None:
@@ -92,11 +95,11 @@ def _json_row(file: str, number: int, line: bytes) -> Row | Problem:
         return Problem(file, number, f"invalid JSON: {exc}")
 
 
-def _jsonl_chunks(file: Path) -> Iterator[tuple[int, bytes]]:
+def _jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
     """(first line number, bytes) pieces of the file, each ending at a line end."""
     with file.open("rb") as handle:
         line, carry = 1, b""
-        while block := handle.read(CHUNK_BYTES):
+        while block := handle.read(chunk_bytes):
             block = carry + block
             cut = block.rfind(b"\n") + 1
             if cut == 0:  # one line longer than a chunk: keep reading
@@ -109,9 +112,9 @@ def _jsonl_chunks(file: Path) -> Iterator[tuple[int, bytes]]:
             yield line, carry
 
 
-def _jsonl_tables(file: Path) -> Iterator[TableBatch]:
+def _jsonl_tables(file: Path, chunk_bytes: int) -> Iterator[TableBatch]:
     try:
-        for first_line, chunk in _jsonl_chunks(file):
+        for first_line, chunk in _jsonl_chunks(file, chunk_bytes):
             table = _arrow_parse(chunk)
             if table is not None and _complete(table):
                 yield TableBatch(table)
@@ -177,11 +180,13 @@ def _open_parquet(file: Path) -> pq.ParquetFile | Problem:
         return _file_problem(file, f"not a readable Parquet file: {exc}")
 
 
-def _parquet_batches(file: Path, parquet: pq.ParquetFile, columns: list[str]) -> Iterator[tuple[int, pa.RecordBatch]]:
+def _parquet_batches(
+    file: Path, parquet: pq.ParquetFile, columns: list[str], batch_rows: int
+) -> Iterator[tuple[int, pa.RecordBatch]]:
     """(first row number, batch); a file that breaks mid-way raises _Broken with the row."""
     first = 1
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
             yield first, batch
             first += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
@@ -193,20 +198,20 @@ class _Broken(Exception):
         self.problem = problem
 
 
-def _parquet_rows(file: Path) -> Iterator[Row | Problem]:
+def _parquet_rows(file: Path, batch_rows: int) -> Iterator[Row | Problem]:
     parquet = _open_parquet(file)
     if isinstance(parquet, Problem):
         yield parquet
         return
     try:
-        for first, batch in _parquet_batches(file, parquet, parquet.schema_arrow.names):
+        for first, batch in _parquet_batches(file, parquet, parquet.schema_arrow.names, batch_rows):
             for offset, data in enumerate(batch.to_pylist()):
                 yield Row(str(file), first + offset, data)
     except _Broken as broken:
         yield broken.problem
 
 
-def _parquet_tables(file: Path) -> Iterator[TableBatch]:
+def _parquet_tables(file: Path, batch_rows: int) -> Iterator[TableBatch]:
     parquet = _open_parquet(file)
     if isinstance(parquet, Problem):
         yield TableBatch(SCHEMA.empty_table(), [parquet])
@@ -216,7 +221,7 @@ def _parquet_tables(file: Path) -> Iterator[TableBatch]:
         yield TableBatch(SCHEMA.empty_table(), [_file_problem(file, f"missing column {', '.join(missing)}")])
         return
     try:
-        for first, batch in _parquet_batches(file, parquet, list(COLUMNS)):
+        for first, batch in _parquet_batches(file, parquet, list(COLUMNS), batch_rows):
             table = pa.Table.from_batches([batch])
             try:
                 table = table.cast(SCHEMA)

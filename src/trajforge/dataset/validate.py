@@ -15,6 +15,7 @@ from trajforge.dataset.schema import Problem, shape_problem
 from trajforge.tasks import taxonomy_problem
 from trajforge.trace.turns import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
 
+
 @dataclass
 class Summary:
     """Counts of a validation run."""

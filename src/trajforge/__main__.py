@@ -1,0 +1,5 @@
+"""`python -m trajforge` runs the command line."""
+
+from trajforge.cli import main
+
+main()
