@@ -9,11 +9,14 @@ statistics). Neither raises on bad input: a bad line, row or file becomes a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +27,7 @@ from trajforge.dataset.schema import SCHEMA, Problem, shape_problem
 from trajforge.trace import COLUMNS
 
 CHUNK_BYTES = 16 << 20  # JSONL bytes parsed at once by the Arrow path
-BATCH_ROWS = 2048  # Parquet rows per batch
+BATCH_ROWS = 512  # Parquet rows per batch: rows of agent traces run to tens of kB each
 _ARROW_BLOCK = 1 << 20
 _PARSE_OPTIONS = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
 
@@ -61,7 +64,20 @@ def iter_tables(file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int =
 
     JSONL is read `chunk_bytes` at a time, Parquet `batch_rows` rows at a time.
     """
-    return _parquet_tables(file, batch_rows) if is_parquet(file) else _jsonl_tables(file, chunk_bytes)
+    return (task() for task in table_tasks(file, chunk_bytes=chunk_bytes, batch_rows=batch_rows))
+
+
+def table_tasks(
+    file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int = BATCH_ROWS
+) -> Iterator[Callable[[], TableBatch]]:
+    """The work of `iter_tables` cut into tasks, each giving one TableBatch, safe to run in threads.
+
+    Reading the file happens as the iterator advances; parsing and checking
+    happen when a task is called, so a thread pool can spread them over cores.
+    """
+    if is_parquet(file):
+        return _parquet_tasks(file, batch_rows)
+    return _jsonl_tasks(file, chunk_bytes)
 
 
 def _row_id(data: Any) -> str | None:
@@ -95,47 +111,49 @@ def _json_row(file: str, number: int, line: bytes) -> Row | Problem:
         return Problem(file, number, f"invalid JSON: {exc}")
 
 
-def _jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+def _jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, memoryview]]:
     """(first line number, bytes) pieces of the file, each ending at a line end."""
     with file.open("rb") as handle:
-        line, carry = 1, b""
+        line = 1
         while block := handle.read(chunk_bytes):
-            block = carry + block
             cut = block.rfind(b"\n") + 1
-            if cut == 0:  # one line longer than a chunk: keep reading
-                carry = block
-                continue
-            chunk, carry = block[:cut], block[cut:]
+            while cut == 0:  # a line longer than a chunk: read on to its end
+                more = handle.read(chunk_bytes)
+                if not more:
+                    cut = len(block)
+                    break
+                block += more
+                cut = block.rfind(b"\n") + 1
+            handle.seek(cut - len(block), os.SEEK_CUR)  # the rest starts the next chunk
+            chunk = memoryview(block)[:cut]
             yield line, chunk
-            line += chunk.count(b"\n")
-        if carry.strip():
-            yield line, carry
+            line += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
 
 
-def _jsonl_tables(file: Path, chunk_bytes: int) -> Iterator[TableBatch]:
+def _jsonl_tasks(file: Path, chunk_bytes: int) -> Iterator[Callable[[], TableBatch]]:
     try:
         for first_line, chunk in _jsonl_chunks(file, chunk_bytes):
-            table = _arrow_parse(chunk)
-            if table is not None and _complete(table):
-                yield TableBatch(table)
-            else:
-                yield _checked_batch(
-                    [
-                        _json_row(str(file), first_line + k, line)
-                        for k, line in enumerate(chunk.split(b"\n"))
-                        if line.strip()
-                    ]
-                )
+            yield partial(_jsonl_batch, str(file), first_line, chunk)
     except OSError as exc:
-        yield TableBatch(SCHEMA.empty_table(), [_file_problem(file, exc)])
+        yield partial(TableBatch, SCHEMA.empty_table(), [_file_problem(file, exc)])
 
 
-def _arrow_parse(chunk: bytes) -> pa.Table | None:
+def _jsonl_batch(file: str, first_line: int, chunk: memoryview) -> TableBatch:
+    table = _arrow_parse(chunk)
+    if table is not None and _complete(table):
+        return TableBatch(table)
+    lines = bytes(chunk).split(b"\n")
+    return _checked_batch([_json_row(file, first_line + k, line) for k, line in enumerate(lines) if line.strip()])
+
+
+def _arrow_parse(chunk: memoryview) -> pa.Table | None:
     """The chunk parsed by Arrow's JSON reader, or None when some line does not fit the schema."""
     for block_size in (_ARROW_BLOCK, len(chunk) + 1):
         try:
             return pj.read_json(
-                pa.BufferReader(chunk), read_options=pj.ReadOptions(block_size=block_size), parse_options=_PARSE_OPTIONS
+                pa.BufferReader(pa.py_buffer(chunk)),
+                read_options=pj.ReadOptions(block_size=block_size, use_threads=False),  # callers run tasks in parallel
+                parse_options=_PARSE_OPTIONS,
             )
         except pa.ArrowInvalid as exc:
             if "straddl" not in str(exc):  # a line longer than a block: retry with one block
@@ -211,28 +229,27 @@ def _parquet_rows(file: Path, batch_rows: int) -> Iterator[Row | Problem]:
         yield broken.problem
 
 
-def _parquet_tables(file: Path, batch_rows: int) -> Iterator[TableBatch]:
+def _parquet_tasks(file: Path, batch_rows: int) -> Iterator[Callable[[], TableBatch]]:
     parquet = _open_parquet(file)
     if isinstance(parquet, Problem):
-        yield TableBatch(SCHEMA.empty_table(), [parquet])
+        yield partial(TableBatch, SCHEMA.empty_table(), [parquet])
         return
     missing = [name for name in COLUMNS if name not in parquet.schema_arrow.names]
     if missing:
-        yield TableBatch(SCHEMA.empty_table(), [_file_problem(file, f"missing column {', '.join(missing)}")])
+        yield partial(TableBatch, SCHEMA.empty_table(), [_file_problem(file, f"missing column {', '.join(missing)}")])
         return
     try:
         for first, batch in _parquet_batches(file, parquet, list(COLUMNS), batch_rows):
-            table = pa.Table.from_batches([batch])
-            try:
-                table = table.cast(SCHEMA)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-                table = None
-            if table is not None and _complete(table):
-                yield TableBatch(table)
-            else:
-                rows: list[Row | Problem] = [
-                    Row(str(file), first + k, data) for k, data in enumerate(batch.to_pylist())
-                ]
-                yield _checked_batch(rows)
+            yield partial(_parquet_batch, str(file), first, batch)
     except _Broken as broken:
-        yield TableBatch(SCHEMA.empty_table(), [broken.problem])
+        yield partial(TableBatch, SCHEMA.empty_table(), [broken.problem])
+
+
+def _parquet_batch(file: str, first: int, batch: pa.RecordBatch) -> TableBatch:
+    try:
+        table = pa.Table.from_batches([batch]).cast(SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        table = None
+    if table is not None and _complete(table):
+        return TableBatch(table)
+    return _checked_batch([Row(file, first + k, data) for k, data in enumerate(batch.to_pylist())])

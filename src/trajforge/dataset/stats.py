@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from trajforge.dataset.layout import ConfigSource
-from trajforge.dataset.readers import iter_tables
+from trajforge.dataset.parallel import bounded_map
+from trajforge.dataset.readers import TableBatch, table_tasks
 from trajforge.dataset.schema import Problem
+from trajforge.dataset.textscan import scan_gpt_values
 from trajforge.tasks import CATEGORIES
-
-# The think block at the start of a gpt turn; word counts do not depend on its newlines.
-THINK_PATTERN = r"^<think>(?P<think>(?s:.*?))</think>"
-TOOL_CALL_TAG = "<tool_call>"
-# A word as Python's str.split() sees it: a run of characters that are not Unicode whitespace.
-WORD_PATTERN = r"[^\t-\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
 
 
 @dataclass
@@ -59,11 +57,19 @@ class ConfigStats:
             self.total_turns += len(turns)
             # struct_field, not StructArray.field: the latter ignores a sliced array's offset
             gpt = pc.filter(pc.struct_field(turns, "value"), pc.equal(pc.struct_field(turns, "from"), "gpt"))
-            self.total_tool_calls += _sum(pc.count_substring(gpt, TOOL_CALL_TAG))
-            think = pc.struct_field(pc.extract_regex(gpt, THINK_PATTERN), "think")
-            words = pc.fill_null(pc.count_substring_regex(think, WORD_PATTERN), 0)
-            self.think_words += _sum(words)
-            self.think_blocks += _sum(pc.greater(words, 0))
+            calls, words = scan_gpt_values(gpt)
+            self.total_tool_calls += calls
+            self.think_words += int(words.sum())
+            self.think_blocks += int(np.count_nonzero(words))
+
+    def merge(self, other: ConfigStats) -> None:
+        """Add the totals of `other` (a part of the same config) to these."""
+        self.samples += other.samples
+        self.total_turns += other.total_turns
+        self.total_tool_calls += other.total_tool_calls
+        self.think_words += other.think_words
+        self.think_blocks += other.think_blocks
+        self.categories.update(other.categories)
 
     def categories_in_order(self) -> list[tuple[str, int]]:
         """Category counts, taxonomy order first, then any others by name."""
@@ -86,27 +92,35 @@ class ConfigStats:
         }
 
 
-def _sum(array: pa.Array | pa.ChunkedArray) -> int:
-    total = pc.sum(pc.cast(array, pa.int64())).as_py()
-    return int(total or 0)
-
-
 def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     counts = pc.value_counts(column)
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
 
 
 def compute_stats(
-    sources: Iterable[ConfigSource], on_problem: Callable[[Problem], None] = lambda _p: None
+    sources: Iterable[ConfigSource],
+    on_problem: Callable[[Problem], None] = lambda _p: None,
+    *,
+    workers: int | None = None,
 ) -> list[ConfigStats]:
-    """Statistics per config over every readable row; unreadable rows go to `on_problem`."""
+    """Statistics per config over every readable row; unreadable rows go to `on_problem`.
+
+    Batches are parsed and measured on `workers` threads (default: one per core).
+    """
     result = []
     for source in sources:
         stats = ConfigStats(source.name)
-        for file in source.files:
-            for batch in iter_tables(file):
-                for problem in batch.problems:
-                    on_problem(problem)
-                stats.add(batch.table)
+        tasks = (task for file in source.files for task in table_tasks(file))
+        for part, problems in bounded_map(partial(_measure, source.name), tasks, workers):
+            for problem in problems:
+                on_problem(problem)
+            stats.merge(part)
         result.append(stats)
     return result
+
+
+def _measure(config: str, task: Callable[[], TableBatch]) -> tuple[ConfigStats, list[Problem]]:
+    batch = task()
+    part = ConfigStats(config)
+    part.add(batch.table)
+    return part, batch.problems
