@@ -13,7 +13,7 @@ from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.readers import iter_rows
 from trajforge.dataset.schema import Problem, shape_problem
 from trajforge.tasks import taxonomy_problem
-from trajforge.trace.turns import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
+from trajforge.trace import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
 
 
 @dataclass

@@ -20,21 +20,35 @@ from trajforge.trace.model import (
 )
 from trajforge.trace.record import RecordError, from_record, to_record
 from trajforge.trace.sharegpt import COLUMNS, Collision, ParseError, RenderError, parse, render, tag_collisions
-from trajforge.trace.turns import TurnFormatError
+from trajforge.trace.turns import (
+    CallBlock,
+    GptTurn,
+    ResponseBlock,
+    SystemTurn,
+    TurnFormatError,
+    order_problems,
+    split_gpt,
+    split_system,
+    split_tool,
+)
 
 __all__ = [
     "COLUMNS",
+    "CallBlock",
     "CallTiming",
     "Collision",
     "Episode",
     "Finish",
     "Flag",
+    "GptTurn",
     "Message",
     "ModelInfo",
     "Outcome",
     "ParseError",
     "RecordError",
     "RenderError",
+    "ResponseBlock",
+    "SystemTurn",
     "TaskRef",
     "Timing",
     "ToolCall",
@@ -42,8 +56,12 @@ __all__ = [
     "TurnFormatError",
     "Usage",
     "from_record",
+    "order_problems",
     "parse",
     "render",
+    "split_gpt",
+    "split_system",
+    "split_tool",
     "tag_collisions",
     "to_record",
 ]
