@@ -1,0 +1,124 @@
+"""The two backends and the factory that picks one by configuration."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from trajforge.sandbox.base import Limits, Sandbox, SandboxInfo, SandboxUnavailable
+from trajforge.sandbox.process import ProcessSandbox, allocate_uid
+
+Backend = Literal["auto", "local", "bwrap"]
+
+
+class LocalSandbox(ProcessSandbox):
+    """Child processes on the host: limits and a scrubbed environment, but the file system
+    and the network are the host's (only a uid of its own, when run as root, protects files)."""
+
+
+class BwrapSandbox(ProcessSandbox):
+    """Child processes inside bubblewrap: the system read-only, the workspace read-write,
+    a private /tmp, no network (a loopback of its own) unless allowed, dying with trajforge."""
+
+    def __init__(self, info: SandboxInfo, root: Path, limits: Limits, keep: bool, network: bool) -> None:
+        super().__init__(info, root, limits, keep)
+        self._network = network
+
+    def command_argv(self, script: Path) -> list[str]:
+        """bwrap around the wrapper script."""
+        argv = [
+            "bwrap",
+            "--ro-bind", "/", "/",
+            "--dev", "/dev",
+            "--tmpfs", "/tmp",
+            "--bind", str(self._root), str(self._root),
+            "--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--chdir", str(self.workspace),
+        ]  # fmt: skip
+        if not self._network:
+            argv.append("--unshare-net")
+        return [*argv, "--", "bash", str(script)]
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How episodes' sandboxes are made."""
+
+    backend: Backend = "auto"
+    """`bwrap` (bubblewrap isolation), `local` (limits only) or `auto` (bwrap where it works)."""
+    limits: Limits = field(default_factory=Limits)
+    keep_workspace: bool = False
+    """Leave the workspace on disk after the episode, for inspection."""
+    network: bool = False
+    """Let commands reach the network (bwrap only; the local backend cannot take it away)."""
+    parent: Path | None = None
+    """Where workspaces are made (default: the system's temporary directory)."""
+
+
+class SandboxFactory:
+    """Makes sandboxes for one run; checks once whether bubblewrap works here."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._bwrap_problem: str | bool | None = False  # False: not probed yet
+
+    async def backend(self) -> Literal["local", "bwrap"]:
+        """The backend `create` will use; raises SandboxUnavailable when bwrap is asked for and fails."""
+        if self.config.backend == "local":
+            return "local"
+        problem = await self._probe_bwrap()
+        if problem is None:
+            return "bwrap"
+        if self.config.backend == "bwrap":
+            raise SandboxUnavailable(f"bubblewrap cannot run here: {problem}")
+        return "local"
+
+    async def _probe_bwrap(self) -> str | None:
+        if self._bwrap_problem is False:
+            self._bwrap_problem = await _bwrap_problem()
+        assert self._bwrap_problem is not False
+        return self._bwrap_problem if isinstance(self._bwrap_problem, str) else None
+
+    async def create(self) -> Sandbox:
+        """A fresh sandbox: new workspace, new HOME, its own uid where possible."""
+        backend = await self.backend()
+        uid = allocate_uid()
+        root, workspace, home = ProcessSandbox.make_root(self.config.parent, uid)
+        isolated = backend == "bwrap"
+        info = SandboxInfo(
+            backend=backend,
+            workspace=workspace,
+            home=home,
+            isolates_filesystem=isolated,
+            isolates_network=isolated and not self.config.network,
+            uid=uid,
+        )
+        if not isolated:
+            info.notes.append("local backend: the file system and network are not isolated")
+        if isolated:
+            return BwrapSandbox(info, root, self.config.limits, self.config.keep_workspace, self.config.network)
+        return LocalSandbox(info, root, self.config.limits, self.config.keep_workspace)
+
+
+async def _bwrap_problem() -> str | None:
+    """Why bubblewrap cannot run a command here, or None when it can."""
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed (Debian package bubblewrap)"
+    factory = SandboxFactory(SandboxConfig(backend="local"))
+    probe = await factory.create()
+    uid = probe.info.uid
+    try:
+        sandbox = BwrapSandbox(probe.info, probe.workspace.parent, Limits(), keep=False, network=False)
+        from trajforge.sandbox.base import ExecRequest
+
+        result = await sandbox.run(ExecRequest("true", timeout=10))
+        if result.exit_code != 0:
+            return f"a trial command failed: {result.output.strip()[:200]}"
+        return None
+    finally:
+        await probe.close()
+        del uid

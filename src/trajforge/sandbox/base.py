@@ -1,0 +1,120 @@
+"""The sandbox interface: one request model in, one result model out, all async.
+
+A sandbox is one episode's isolated place to run commands: a fresh workspace
+directory, a fresh HOME inside it, a scrubbed environment, resource limits,
+and cleanup of every process the episode started.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SandboxError(Exception):
+    """Base of the sandbox package's errors."""
+
+
+class SandboxUnavailable(SandboxError, RuntimeError):
+    """The chosen backend cannot run here (for example bubblewrap is missing)."""
+
+
+class PathOutsideWorkspace(SandboxError, PermissionError):
+    """A path resolves outside the workspace (`..`, an absolute path, a symlink)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of every command run in a sandbox."""
+
+    cpu_seconds: int = 60
+    """CPU time per process (RLIMIT_CPU)."""
+    memory_bytes: int = 2 << 30
+    """Address space per process (RLIMIT_AS)."""
+    file_bytes: int = 256 << 20
+    """Largest file a process may write (RLIMIT_FSIZE)."""
+    open_files: int = 256
+    """Open file descriptors per process (RLIMIT_NOFILE)."""
+    processes: int = 128
+    """Processes of the sandbox's user (RLIMIT_NPROC); holds where commands run as their own uid."""
+    output_bytes: int = 8 << 20
+    """Output read from one command before it is killed; the result keeps head and tail."""
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """One shell command to run in the sandbox."""
+
+    command: str
+    timeout: float = 60.0
+    """Wall-clock seconds before the command's whole process tree is killed."""
+    stdin: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command did: merged stdout/stderr and how it ended."""
+
+    output: str
+    """Merged stdout and stderr; when long, head and tail with an omitted-bytes marker between."""
+    exit_code: int | None
+    """None when the command was killed (timeout or output cap)."""
+    timed_out: bool = False
+    output_capped: bool = False
+    omitted_bytes: int = 0
+    """Bytes of output dropped from the middle (head and tail are kept)."""
+    seconds: float = 0.0
+
+
+@dataclass
+class SandboxInfo:
+    """Where a sandbox lives and what it isolates, for records and messages."""
+
+    backend: str
+    workspace: Path
+    home: Path
+    isolates_filesystem: bool
+    isolates_network: bool
+    uid: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Sandbox(abc.ABC):
+    """An episode's isolated execution place.
+
+    `run` never raises for what the command does (exit codes, timeouts and the
+    output cap are in the result); it raises SandboxError only when the sandbox
+    itself cannot work. `close` kills every process the episode started and
+    removes the workspace unless it is kept.
+    """
+
+    info: SandboxInfo
+
+    @property
+    def workspace(self) -> Path:
+        """The directory the agent works in (read-write)."""
+        return self.info.workspace
+
+    @abc.abstractmethod
+    async def run(self, request: ExecRequest) -> ExecResult:
+        """Run one shell command; cwd and exported variables persist between calls."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Kill what the episode left running and remove (or keep) the workspace."""
+
+    def resolve(self, path: str) -> Path:
+        """`path` (relative to the workspace, or absolute inside it) as a real path inside the workspace.
+
+        Raises PathOutsideWorkspace for `..`, absolute paths elsewhere and symlinks that lead out.
+        """
+        root = self.workspace.resolve()
+        candidate = Path(path)
+        target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        if target != root and root not in target.parents:
+            raise PathOutsideWorkspace(f"{path}: outside the workspace {root}")
+        return target
+
+    def adopt(self, path: Path) -> None:
+        """Give a file the host created in the workspace to the sandbox's user."""

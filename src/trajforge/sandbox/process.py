@@ -1,0 +1,249 @@
+"""Commands as child processes: the part the local and bubblewrap backends share.
+
+Each command runs as a fresh `bash` under `prlimit` (CPU, address space, file
+size, open files, processes), in its own session, with a scrubbed environment.
+When trajforge runs as root, every sandbox gets a uid of its own, so the
+process limit holds and "every process of the episode" is simply "every
+process of that uid". The working directory and exported variables persist
+between commands through two state files the wrapper script reads and writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shlex
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
+from trajforge.sandbox.procs import kill_tree, kill_uid, pids_with_marker
+
+ENV_ALLOWED = ("PATH", "LANG", "TERM")
+KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
+_PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exited
+_UID_BASE = 200_000
+_uids = itertools.count()
+_WRAPPER = """\
+cd {cwd} 2>/dev/null || cd {workspace}
+[ -f {env} ] && . {env} 2>/dev/null
+__trajforge_save() {{ pwd > {cwd}; export -p | grep -v -E '^declare -x (OLDPWD|PWD|SHLVL|_)=' > {env}; }}
+trap __trajforge_save EXIT
+. {command}
+"""
+
+
+def allocate_uid() -> int | None:
+    """A uid of its own for a new sandbox when running as root, else None (commands run as us)."""
+    if os.geteuid() != 0:
+        return None
+    return _UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000
+
+
+class ProcessSandbox(Sandbox):
+    """A workspace directory and commands run as limited child processes."""
+
+    def __init__(self, info: SandboxInfo, root: Path, limits: Limits, keep: bool) -> None:
+        self.info = info
+        self._root = root
+        self._limits = limits
+        self._keep = keep
+        self._state = info.home / ".trajforge"
+        self._marker = f"trajforge-{root.name}"
+        self._calls = itertools.count()
+        self._closed = False
+
+    @staticmethod
+    def make_root(parent: Path | None, uid: int | None) -> tuple[Path, Path, Path]:
+        """Create (root, workspace, home) for a new sandbox, owned by `uid` when given."""
+        root = Path(tempfile.mkdtemp(prefix="trajforge-", dir=parent))
+        workspace = root / "workspace"
+        home = workspace / ".home"
+        (home / ".trajforge").mkdir(parents=True)
+        if uid is not None:
+            for path in (root, workspace, home, home / ".trajforge"):
+                os.chown(path, uid, uid)
+        return root, workspace, home
+
+    def environment(self) -> dict[str, str]:
+        """The whole environment a command sees: a small allow-list, never the host's secrets."""
+        env = {name: os.environ[name] for name in ENV_ALLOWED if name in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.setdefault("LANG", "C.UTF-8")
+        env.update(HOME=str(self.info.home), TRAJFORGE_SANDBOX=self._marker, PYTHONDONTWRITEBYTECODE="1")
+        return env
+
+    def command_argv(self, script: Path) -> list[str]:
+        """The argv that runs the wrapper script; backends wrap it (bubblewrap)."""
+        return ["bash", str(script)]
+
+    def _limit_argv(self) -> list[str]:
+        lim = self._limits
+        return [
+            "prlimit",
+            f"--cpu={lim.cpu_seconds}",
+            f"--as={lim.memory_bytes}",
+            f"--fsize={lim.file_bytes}",
+            f"--nofile={lim.open_files}",
+            f"--nproc={lim.processes}",
+            "--",
+        ]
+
+    def _write_scripts(self) -> tuple[Path, Path, dict[str, str]]:
+        call = next(self._calls)
+        command = self._state / f"command-{call}.sh"
+        script = self._state / f"wrapper-{call}.sh"
+        quoted = {
+            "cwd": shlex.quote(str(self._state / "cwd")),
+            "env": shlex.quote(str(self._state / "env")),
+            "workspace": shlex.quote(str(self.workspace)),
+            "command": shlex.quote(str(command)),
+        }
+        return script, command, quoted
+
+    async def run(self, request: ExecRequest) -> ExecResult:
+        """Run `request.command` in bash; never raises for what the command itself does."""
+        script, command, quoted = self._write_scripts()
+        command.write_text(request.command + "\n")
+        script.write_text(_WRAPPER.format(**quoted))
+        for path in (command, script):
+            self.adopt(path)
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            *self._limit_argv(),
+            *self.command_argv(script),
+            stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=self.workspace,
+            env=self.environment(),
+            start_new_session=True,
+            **self._identity(),
+        )
+        try:
+            result = await self._collect(process, request, started)
+        finally:
+            command.unlink(missing_ok=True)
+            script.unlink(missing_ok=True)
+        return result
+
+    def _identity(self) -> dict[str, object]:
+        uid = self.info.uid
+        return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+
+    async def _collect(self, process: asyncio.subprocess.Process, request: ExecRequest, started: float) -> ExecResult:
+        if request.stdin is not None and process.stdin is not None:
+            process.stdin.write(request.stdin.encode())
+            process.stdin.close()
+        reader = _CappedOutput(self._limits.output_bytes)
+        assert process.stdout is not None
+        draining = asyncio.ensure_future(reader.drain(process.stdout))
+        deadline = started + request.timeout
+        # Not process.wait(): asyncio's wait also waits for the pipes, which a background
+        # process started by the command can hold open for as long as it lives.
+        exited = await _until(lambda: draining.done() or process.returncode is not None, deadline)
+        if exited and not draining.done():
+            await asyncio.wait({draining}, timeout=_PIPE_GRACE)
+        if draining.done() and not reader.capped:
+            await _until(lambda: process.returncode is not None, deadline)
+        killed = process.returncode is None
+        if killed:
+            kill_tree(process.pid)
+            _kill_group(process.pid)
+            await _until(lambda: process.returncode is not None, time.perf_counter() + 5)
+        draining.cancel()
+        transport = getattr(process, "_transport", None)  # release a pipe a background process holds
+        if transport is not None:
+            transport.close()
+        return ExecResult(
+            output=reader.text(),
+            exit_code=None if killed else process.returncode,
+            timed_out=killed and not reader.capped,
+            output_capped=reader.capped,
+            omitted_bytes=reader.omitted,
+            seconds=time.perf_counter() - started,
+        )
+
+    def adopt(self, path: Path) -> None:
+        """Give a host-created file in the workspace to the sandbox's uid."""
+        if self.info.uid is not None:
+            os.chown(path, self.info.uid, self.info.uid, follow_symlinks=False)
+
+    async def close(self) -> None:
+        """Kill every process the episode started, then remove the workspace unless kept."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.info.uid is not None:
+            await kill_uid(self.info.uid)
+        else:
+            for pid in pids_with_marker(self._marker):
+                kill_tree(pid)
+        if not self._keep:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+
+async def _until(done: Callable[[], bool], deadline: float) -> bool:
+    """Poll `done` (1 ms at first, backing off to 20 ms) until it is true or `deadline` passes."""
+    pause = 0.001
+    while not done():
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, 0.02)
+    return True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _CappedOutput:
+    """Reads a stream to its end, keeping its head and tail and counting what it drops."""
+
+    def __init__(self, cap: int, keep: int = KEEP_BYTES) -> None:
+        self._cap, self._keep = cap, keep
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+        self.capped = False
+
+    async def drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(1 << 16):
+            self.total += len(chunk)
+            room = self._keep - len(self._head)
+            if room > 0:
+                self._head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self._tail += chunk
+                del self._tail[: max(0, len(self._tail) - self._keep)]
+            if self.total > self._cap:
+                self.capped = True
+                return
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self._head) - len(self._tail)
+
+    def text(self) -> str:
+        """The kept output as text, with a marker where the middle was dropped."""
+        head = self._head.decode("utf-8", errors="replace")
+        if not self.omitted:
+            return head + self._tail.decode("utf-8", errors="replace")
+        tail = self._tail.decode("utf-8", errors="replace")
+        return f"{head}\n[... {self.omitted} bytes of output omitted ...]\n{tail}"
+
+
+def argv_repr(argv: Sequence[str]) -> str:
+    """A shell-quoted command line, for messages."""
+    return " ".join(shlex.quote(a) for a in argv)

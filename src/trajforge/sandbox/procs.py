@@ -1,0 +1,89 @@
+"""Finding and killing processes through /proc: trees, uids and marked environments."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+_PROC = Path("/proc")
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in _PROC.iterdir() if p.name.isdigit()]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # the command name may hold spaces and parentheses: the fields after the last ')' are fixed
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its living descendants."""
+    children: dict[int, list[int]] = {}
+    for pid in _pids():
+        parent = _parent(pid)
+        if parent is not None:
+            children.setdefault(parent, []).append(pid)
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL `root` and its descendants (descendants first found, then all at once)."""
+    for pid in process_tree(root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+async def kill_uid(uid: int) -> None:
+    """SIGKILL every process of `uid`, from a process of that uid (kill(-1) reaches them all at once)."""
+    for _ in range(3):  # a process forking at the very moment may leave a child: repeat
+        killer = await asyncio.create_subprocess_exec(
+            "kill", "-KILL", "-1", user=uid, group=uid, extra_groups=[],
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await killer.wait()
+        if not pids_of_uid(uid):
+            return
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    """Living processes whose real uid is `uid`."""
+    found = []
+    for pid in _pids():
+        try:
+            status = (_PROC / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                if int(line.split()[1]) == uid:
+                    found.append(pid)
+                break
+    return found
+
+
+def pids_with_marker(marker: str) -> list[int]:
+    """Processes (of ours) whose environment holds TRAJFORGE_SANDBOX=`marker`."""
+    needle = f"TRAJFORGE_SANDBOX={marker}".encode()
+    found = []
+    for pid in _pids():
+        try:
+            environ = (_PROC / str(pid) / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(pid)
+    return found
