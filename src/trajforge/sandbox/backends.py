@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from trajforge.sandbox.base import Limits, Sandbox, SandboxInfo, SandboxUnavailable
+from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxInfo, SandboxUnavailable
 from trajforge.sandbox.process import ProcessSandbox, allocate_uid
 
 Backend = Literal["auto", "local", "bwrap"]
@@ -78,10 +78,10 @@ class SandboxFactory:
         return "local"
 
     async def _probe_bwrap(self) -> str | None:
-        if self._bwrap_problem is False:
+        if not self._bwrap_probed:
             self._bwrap_problem = await _bwrap_problem()
-        assert self._bwrap_problem is not False
-        return self._bwrap_problem if isinstance(self._bwrap_problem, str) else None
+            self._bwrap_probed = True
+        return self._bwrap_problem
 
     async def create(self) -> Sandbox:
         """A fresh sandbox: new workspace, new HOME, its own uid where possible."""
@@ -110,15 +110,11 @@ async def _bwrap_problem() -> str | None:
         return "bwrap is not installed (Debian package bubblewrap)"
     factory = SandboxFactory(SandboxConfig(backend="local"))
     probe = await factory.create()
-    uid = probe.info.uid
     try:
         sandbox = BwrapSandbox(probe.info, probe.workspace.parent, Limits(), keep=False, network=False)
-        from trajforge.sandbox.base import ExecRequest
-
         result = await sandbox.run(ExecRequest("true", timeout=10))
         if result.exit_code != 0:
             return f"a trial command failed: {result.output.strip()[:200]}"
         return None
     finally:
         await probe.close()
-        del uid

@@ -116,5 +116,6 @@ class Sandbox(abc.ABC):
             raise PathOutsideWorkspace(f"{path}: outside the workspace {root}")
         return target
 
+    @abc.abstractmethod
     def adopt(self, path: Path) -> None:
         """Give a file the host created in the workspace to the sandbox's user."""

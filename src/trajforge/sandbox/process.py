@@ -11,6 +11,7 @@ between commands through two state files the wrapper script reads and writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shlex
@@ -123,7 +124,9 @@ class ProcessSandbox(Sandbox):
             cwd=self.workspace,
             env=self.environment(),
             start_new_session=True,
-            **self._identity(),
+            user=self.info.uid,
+            group=self.info.uid,
+            extra_groups=None if self.info.uid is None else [],
         )
         try:
             result = await self._collect(process, request, started)
@@ -131,10 +134,6 @@ class ProcessSandbox(Sandbox):
             command.unlink(missing_ok=True)
             script.unlink(missing_ok=True)
         return result
-
-    def _identity(self) -> dict[str, object]:
-        uid = self.info.uid
-        return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
 
     async def _collect(self, process: asyncio.subprocess.Process, request: ExecRequest, started: float) -> ExecResult:
         if request.stdin is not None and process.stdin is not None:
@@ -201,10 +200,8 @@ async def _until(done: Callable[[], bool], deadline: float) -> bool:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _CappedOutput:

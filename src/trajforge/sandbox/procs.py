@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -41,10 +42,8 @@ def process_tree(root: int) -> list[int]:
 def kill_tree(root: int) -> None:
     """SIGKILL `root` and its descendants (descendants first found, then all at once)."""
     for pid in process_tree(root):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 async def kill_uid(uid: int) -> None:
