@@ -64,7 +64,8 @@ class SandboxFactory:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self._bwrap_problem: str | bool | None = False  # False: not probed yet
+        self._bwrap_probed = False
+        self._bwrap_problem: str | None = None
 
     async def backend(self) -> Literal["local", "bwrap"]:
         """The backend `create` will use; raises SandboxUnavailable when bwrap is asked for and fails."""
