@@ -1,0 +1,36 @@
+"""The `execute_code` tool: a Python program run in the sandbox."""
+
+from __future__ import annotations
+
+import shlex
+import uuid
+
+from trajforge.sandbox import ExecRequest
+from trajforge.tools.registry import ToolContext, tool
+from trajforge.tools.terminal import MAX_TIMEOUT, exec_payload
+from trajforge.trace.turns import dumps
+
+
+@tool("code")
+async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
+    """Run a Python 3 program in the workspace and return its stdout, stderr and exit code.
+
+    Args:
+        code: The complete Python source to run.
+        timeout: Seconds before the program is killed (at most 600).
+    """
+    home = ctx.sandbox.info.home / ".trajforge"
+    name = uuid.uuid4().hex[:12]
+    source, errors = home / f"code-{name}.py", home / f"code-{name}.err"
+    source.write_text(code, encoding="utf-8")
+    ctx.sandbox.adopt(source)
+    limit = max(1, min(timeout, MAX_TIMEOUT))
+    try:
+        command = f"python3 {shlex.quote(str(source))} 2> {shlex.quote(str(errors))}"
+        result = await ctx.sandbox.run(ExecRequest(command, timeout=limit))
+        stderr = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
+    finally:
+        source.unlink(missing_ok=True)
+        errors.unlink(missing_ok=True)
+    payload = exec_payload(result, ctx, limit)
+    return dumps({"stdout": payload.pop("output"), "stderr": stderr[-20000:], **payload})

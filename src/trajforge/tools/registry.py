@@ -1,0 +1,182 @@
+"""Tools: a name, a description, a JSON schema made from the function, a toolset, a handler.
+
+The schema comes from the handler's type hints and its docstring's `Args:`
+section, so it is never written twice. `Toolbox.call` is the one place where a
+call becomes a result: bad arguments, unknown tools, `ToolError` and OS errors
+become error results the model sees; anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from trajforge.sandbox import Sandbox, SandboxError
+from trajforge.tools.redact import Redactor
+from trajforge.trace import Flag, ToolCall, ToolResult
+from trajforge.trace.turns import dumps
+
+Handler = Callable[..., Awaitable[str]]
+
+
+class ToolError(Exception):
+    """A failure the model should read and can recover from (bad path, no match...)."""
+
+
+@dataclass
+class ToolContext:
+    """What a tool handler works with: the episode's sandbox and its redactor."""
+
+    sandbox: Sandbox
+    redactor: Redactor = field(default_factory=Redactor)
+    flags: set[Flag] = field(default_factory=set)
+    """Flags the handler raises for the episode (for example truncated output)."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool as the model sees it, and the coroutine that runs it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    toolset: str
+    handler: Handler
+
+    def definition(self) -> dict[str, Any]:
+        """The OpenAI tool definition (what goes into requests and the record's `tools`)."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+def tool(toolset: str, name: str | None = None) -> Callable[[Handler], Tool]:
+    """Make a Tool of `async def handler(ctx: ToolContext, ...) -> str`, schema from its signature."""
+
+    def wrap(handler: Handler) -> Tool:
+        description, arg_docs = _parse_docstring(inspect.getdoc(handler) or "")
+        return Tool(name or handler.__name__, description, _schema(handler, arg_docs), toolset, handler)
+
+    return wrap
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    head, _, args = doc.partition("\nArgs:\n")
+    docs: dict[str, str] = {}
+    current = None
+    for line in args.splitlines():
+        match = re.match(r"^\s{4}(\w+): (.*)$", line)
+        if match:
+            current = match.group(1)
+            docs[current] = match.group(2).strip()
+        elif current and line.strip():
+            docs[current] += " " + line.strip()
+    return " ".join(head.split()), docs
+
+
+def _schema(handler: Handler, docs: dict[str, str]) -> dict[str, Any]:
+    hints = typing.get_type_hints(handler)
+    properties: dict[str, Any] = {}
+    required = []
+    for param in list(inspect.signature(handler).parameters.values())[1:]:  # the first is the context
+        prop = _json_type(hints[param.name])
+        if param.name in docs:
+            prop["description"] = docs[param.name]
+        properties[param.name] = prop
+        if param.default is inspect.Parameter.empty:
+            required.append(param.name)
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _json_type(hint: Any) -> dict[str, Any]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return _json_type(options[0]) if len(options) == 1 else {"anyOf": [_json_type(a) for a in options]}
+    if origin is Literal:
+        return {"type": "string", "enum": list(args)}
+    if origin is list:
+        return {"type": "array", "items": _json_type(args[0]) if args else {}}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    if hint in simple:
+        return {"type": simple[hint]}
+    raise TypeError(f"no JSON schema for {hint!r}")
+
+
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+def argument_problem(schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
+    """Why `arguments` do not fit the tool's schema (missing, unknown or mistyped), or None."""
+    properties = schema.get("properties", {})
+    missing = [name for name in schema.get("required", []) if name not in arguments]
+    if missing:
+        return f"missing required argument(s): {', '.join(missing)}"
+    unknown = [name for name in arguments if name not in properties]
+    if unknown:
+        return f"unknown argument(s): {', '.join(unknown)}; expected: {', '.join(properties)}"
+    for name, value in arguments.items():
+        expected = properties[name].get("type")
+        ok_type = _PYTHON_TYPES.get(expected) if expected else None
+        is_bool_for_number = isinstance(value, bool) and expected in ("integer", "number")
+        if ok_type and (not isinstance(value, ok_type) or is_bool_for_number):
+            return f"argument {name!r} should be {expected}, not {type(value).__name__}"
+        enum = properties[name].get("enum")
+        if enum and value not in enum:
+            return f"argument {name!r} should be one of {', '.join(map(str, enum))}"
+    return None
+
+
+class Toolbox:
+    """The tools offered in one episode, and the single place calls become results."""
+
+    def __init__(self, tools: Iterable[Tool], context: ToolContext) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.context = context
+
+    @property
+    def definitions(self) -> list[dict[str, Any]]:
+        """OpenAI definitions of the offered tools, in order."""
+        return [t.definition() for t in self.tools.values()]
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        """Run one call; every failure the model can act on comes back as an error result."""
+        if call.raw_arguments is not None:
+            return self._error(call, f"the arguments are not a valid JSON object: {call.raw_arguments[:200]!r}")
+        found = self.tools.get(call.name)
+        if found is None:
+            return self._error(call, f"unknown tool {call.name!r}; available: {', '.join(self.tools)}")
+        problem = argument_problem(found.parameters, call.arguments)
+        if problem:
+            return self._error(call, problem)
+        try:
+            content = await found.handler(self.context, **call.arguments)
+        except ToolError as exc:
+            return self._error(call, str(exc))
+        except (OSError, SandboxError, UnicodeError) as exc:
+            return self._error(call, f"{type(exc).__name__}: {exc}")
+        return ToolResult(call.id, call.name, self._redacted(content))
+
+    def _error(self, call: ToolCall, message: str) -> ToolResult:
+        return ToolResult(call.id, call.name, self._redacted(dumps({"error": message})), is_error=True)
+
+    def _redacted(self, content: str) -> str:
+        clean, count = self.context.redactor.redact(content)
+        if count:
+            self.context.flags.add(Flag.SECRETS_REDACTED)
+        return clean

@@ -1,0 +1,48 @@
+"""Toolsets by name (ARCHITECTURE.md) and the toolbox an episode gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from trajforge.tools.code import execute_code
+from trajforge.tools.files import patch, read_file, search_files, write_file
+from trajforge.tools.registry import Tool, Toolbox, ToolContext
+from trajforge.tools.terminal import terminal
+
+DEFAULT_TOOLSETS = ("terminal", "file", "code")
+TOOLSETS: dict[str, tuple[Tool, ...]] = {
+    "terminal": (terminal,),
+    "file": (read_file, write_file, patch, search_files),
+    "code": (execute_code,),
+}
+# Named in ARCHITECTURE.md and built by later issues; asking for them now is a clear error.
+PLANNED_TOOLSETS = ("browser", "memory", "todo", "skills", "sessions", "delegation", "cronjob", "clarify")
+
+
+class UnknownToolset(ValueError):
+    """A toolset name that does not exist, or whose tools are not built yet."""
+
+
+def parse_toolsets(text: str | Sequence[str]) -> list[str]:
+    """Toolset names from a comma-separated string or a list; raises UnknownToolset."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    for name in names:
+        if name in PLANNED_TOOLSETS:
+            raise UnknownToolset(f"toolset {name!r} is not available yet; available: {', '.join(TOOLSETS)}")
+        if name not in TOOLSETS:
+            raise UnknownToolset(f"unknown toolset {name!r}; available: {', '.join(TOOLSETS)}")
+    return names or list(DEFAULT_TOOLSETS)
+
+
+def tools_of(toolsets: Iterable[str]) -> list[Tool]:
+    """The tools of the named toolsets, in toolset order, each once."""
+    seen: dict[str, Tool] = {}
+    for name in toolsets:
+        for item in TOOLSETS[name]:
+            seen.setdefault(item.name, item)
+    return list(seen.values())
+
+
+def build_toolbox(toolsets: Iterable[str], context: ToolContext) -> Toolbox:
+    """A toolbox offering the tools of `toolsets` in the episode's context."""
+    return Toolbox(tools_of(toolsets), context)
