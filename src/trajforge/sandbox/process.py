@@ -31,7 +31,7 @@ _PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exi
 _UID_BASE = 200_000
 _uids = itertools.count()
 _WRAPPER = """\
-cd {cwd} 2>/dev/null || cd {workspace}
+cd "$(cat {cwd} 2>/dev/null)" 2>/dev/null || cd {workspace}
 [ -f {env} ] && . {env} 2>/dev/null
 __trajforge_save() {{ pwd > {cwd}; export -p | grep -v -E '^declare -x (OLDPWD|PWD|SHLVL|_)=' > {env}; }}
 trap __trajforge_save EXIT
@@ -130,6 +130,10 @@ class ProcessSandbox(Sandbox):
         )
         try:
             result = await self._collect(process, request, started)
+        except BaseException:  # cancelled (the episode's time ran out): leave nothing running
+            kill_tree(process.pid)
+            _kill_group(process.pid)
+            raise
         finally:
             command.unlink(missing_ok=True)
             script.unlink(missing_ok=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 REPLACEMENT = "[REDACTED]"
 
@@ -43,3 +45,32 @@ class Redactor:
             text, n = pattern.subn(REPLACEMENT, text)
             count += n
         return text, count
+
+    def redact_result(self, content: str) -> tuple[str, int]:
+        """Like `redact`, but a JSON result is redacted string by string and re-encoded.
+
+        Inside JSON text an escape such as `\\n` runs into the next word and hides
+        it from the patterns' word boundaries; the decoded strings do not.
+        """
+        if content[:1] not in ("{", "["):
+            return self.redact(content)
+        try:
+            value = json.loads(content)
+        except json.JSONDecodeError:
+            return self.redact(content)
+        counter = [0]
+        clean = self._walk(value, counter)
+        if not counter[0]:
+            return content, 0
+        return json.dumps(clean, ensure_ascii=False), counter[0]
+
+    def _walk(self, value: Any, counter: list[int]) -> Any:
+        if isinstance(value, str):
+            text, count = self.redact(value)
+            counter[0] += count
+            return text
+        if isinstance(value, list):
+            return [self._walk(item, counter) for item in value]
+        if isinstance(value, dict):
+            return {key: self._walk(item, counter) for key, item in value.items()}
+        return value

@@ -176,7 +176,7 @@ class Toolbox:
         return ToolResult(call.id, call.name, self._redacted(dumps({"error": message})), is_error=True)
 
     def _redacted(self, content: str) -> str:
-        clean, count = self.context.redactor.redact(content)
+        clean, count = self.context.redactor.redact_result(content)
         if count:
             self.context.flags.add(Flag.SECRETS_REDACTED)
         return clean

@@ -1,0 +1,134 @@
+"""The agent loop: one episode from a task, a policy, a toolbox and a sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from trajforge.agent.prompt import system_prompt
+from trajforge.policy import ContextLengthExceeded, ModelError, Policy
+from trajforge.sandbox import Sandbox
+from trajforge.tools import Toolbox
+from trajforge.trace import (
+    CallTiming,
+    Episode,
+    Finish,
+    Flag,
+    Message,
+    ModelInfo,
+    TaskRef,
+    ToolCall,
+    ToolResult,
+    tag_collisions,
+)
+from trajforge.trace.turns import dumps
+
+
+@dataclass(frozen=True)
+class EpisodeLimits:
+    """Budgets of one episode."""
+
+    max_turns: int = 30
+    """Assistant turns; the episode ends with `max_turns` after the last one's tools ran."""
+    wall_seconds: float = 900.0
+    """Wall-clock time for the whole episode; it ends with `timeout`."""
+
+
+class TurnLimitReached(Exception):
+    """The episode used all its assistant turns."""
+
+
+async def run_episode(
+    task: TaskRef,
+    policy: Policy,
+    toolbox: Toolbox,
+    sandbox: Sandbox,
+    limits: EpisodeLimits,
+    *,
+    episode_id: str | None = None,
+    config: str = "",
+    model: ModelInfo | None = None,
+) -> Episode:
+    """Run one episode to its end and return its record; `finish` says why it ended."""
+    tools = toolbox.definitions
+    episode = Episode(
+        id=episode_id or str(uuid.uuid4()),
+        task=task,
+        messages=[
+            Message(role="system", content=system_prompt(str(sandbox.workspace), tools)),
+            Message(role="user", content=task.prompt),
+        ],
+        tools=tools,
+        config=config,
+        model=model or ModelInfo(),
+    )
+    agent = _Agent(episode, policy, toolbox)
+    try:
+        async with asyncio.timeout(limits.wall_seconds):
+            await agent.run(limits.max_turns)
+    except TimeoutError:
+        agent.end(Finish.TIMEOUT, f"the episode's wall-clock limit of {limits.wall_seconds:g} s was reached")
+    except TurnLimitReached:
+        agent.end(Finish.MAX_TURNS, f"the episode used its {limits.max_turns} assistant turns")
+    except ContextLengthExceeded as exc:
+        agent.end(Finish.CONTEXT_LENGTH, str(exc))
+    except ModelError as exc:
+        agent.end(Finish.MODEL_ERROR, str(exc))
+    agent.settle()
+    return episode
+
+
+class _Agent:
+    def __init__(self, episode: Episode, policy: Policy, toolbox: Toolbox) -> None:
+        self.episode = episode
+        self.policy = policy
+        self.toolbox = toolbox
+
+    async def run(self, max_turns: int) -> None:
+        for _ in range(max_turns):
+            calls = await self.query()
+            if not calls:
+                return  # finish stays `stop`
+            await self.execute(calls)
+        raise TurnLimitReached
+
+    async def query(self) -> list[ToolCall]:
+        """One model call; the assistant message joins the conversation."""
+        completion = await self.policy.complete(self.episode.messages, self.episode.tools)
+        self.episode.messages.append(completion.message)
+        self.episode.usage.append(completion.usage)
+        self.episode.timing.model_calls.append(round(completion.seconds, 6))
+        if any(call.raw_arguments is not None for call in completion.message.tool_calls):
+            self.episode.add_flag(Flag.INVALID_TOOL_ARGUMENTS)
+        return completion.message.tool_calls
+
+    async def execute(self, calls: list[ToolCall]) -> None:
+        """Run a turn's calls concurrently; results join the conversation in call order."""
+        results = await asyncio.gather(*(self._timed(call) for call in calls))
+        self.episode.messages.extend(result.to_message() for result in results)
+
+    async def _timed(self, call: ToolCall) -> ToolResult:
+        started = time.perf_counter()
+        result = await self.toolbox.call(call)
+        self.episode.timing.tool_calls.append(CallTiming(call.id, call.name, round(time.perf_counter() - started, 6)))
+        return result
+
+    def end(self, finish: Finish, error: str) -> None:
+        self.episode.finish, self.episode.error = finish, error
+
+    def settle(self) -> None:
+        """Answer calls an interruption left open, and record the flags the episode earned."""
+        messages = self.episode.messages
+        last_assistant = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=None)
+        if last_assistant is not None:
+            answered = {m.tool_call_id for m in messages[last_assistant + 1 :]}
+            for call in messages[last_assistant].tool_calls:
+                if call.id not in answered:
+                    error = dumps({"error": "the episode ended before this call finished"})
+                    messages.append(ToolResult(call.id, call.name, error, is_error=True).to_message())
+        for flag in sorted(self.toolbox.context.flags):
+            self.episode.add_flag(flag)
+        if tag_collisions(self.episode):
+            self.episode.add_flag(Flag.TAG_COLLISION)

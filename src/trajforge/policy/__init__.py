@@ -1,0 +1,18 @@
+"""Where assistant turns come from: an OpenAI-compatible model (later: oracle, replay)."""
+
+from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Policy, PolicyError, Recovery
+from trajforge.policy.openai_client import ModelConfig, OpenAIPolicy, classify, parse_message, to_openai_messages
+
+__all__ = [
+    "Completion",
+    "ContextLengthExceeded",
+    "ModelConfig",
+    "ModelError",
+    "OpenAIPolicy",
+    "Policy",
+    "PolicyError",
+    "Recovery",
+    "classify",
+    "parse_message",
+    "to_openai_messages",
+]

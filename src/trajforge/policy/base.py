@@ -1,0 +1,53 @@
+"""Where assistant turns come from: the Policy protocol and the errors that end an episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+from trajforge.trace import Message, Usage
+
+
+class PolicyError(Exception):
+    """Base of the errors a policy raises; each ends the episode with a matching finish."""
+
+
+class ContextLengthExceeded(PolicyError):
+    """The conversation no longer fits the model's context window (finish = context_length)."""
+
+
+class ModelError(PolicyError):
+    """The model endpoint failed in a way retrying does not fix (finish = model_error)."""
+
+
+class Recovery(Enum):
+    """What to do about a failed model call."""
+
+    RETRY = "retry"
+    """Transient (connection, timeout, 429, 5xx): back off and try again."""
+    END_CONTEXT = "end_context"
+    """The prompt is too long: end the episode with `context_length`."""
+    END_ERROR = "end_error"
+    """Anything else: end the episode with `model_error`."""
+
+
+@dataclass
+class Completion:
+    """One assistant turn and what it cost."""
+
+    message: Message
+    usage: Usage
+    seconds: float
+
+
+class Policy(Protocol):
+    """Produces the next assistant message for a conversation."""
+
+    async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
+        """The next assistant turn; raises ContextLengthExceeded or ModelError."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

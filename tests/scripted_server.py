@@ -1,0 +1,145 @@
+"""A scripted OpenAI-compatible server: a real HTTP server on 127.0.0.1 speaking vLLM's JSON.
+
+Each POST to /v1/chat/completions takes the next reply of the script (or asks a
+function for one). Replies are plain dicts:
+    {"message": {...}}               an assistant message (content, reasoning, tool_calls)
+    {"status": 500}                  an HTTP error with a vLLM-shaped body
+    {"hang": 5.0}                    wait that long before answering 500 (a client timeout)
+    {"context_length": True}         vLLM's 400 for a prompt beyond the context window
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = dict[str, Any]
+
+
+def call(name: str, arguments: dict[str, Any] | str | None = None, call_id: str | None = None) -> dict[str, Any]:
+    """A tool call as vLLM returns it (`arguments` a JSON string, or a raw string as given)."""
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    return {"id": call_id or f"chatcmpl-tool-{uuid.uuid4().hex[:16]}", "type": "function",
+            "function": {"name": name, "arguments": raw}}  # fmt: skip
+
+
+def reply(
+    content: str | None = None,
+    reasoning: str | None = None,
+    calls: list[dict[str, Any]] | None = None,
+    reasoning_field: str = "reasoning",
+) -> Reply:
+    """An assistant message reply; reasoning goes in `reasoning_field` (or inline, with "inline")."""
+    message: dict[str, Any] = {"role": "assistant", "content": content, "tool_calls": calls or []}
+    if reasoning is not None and reasoning_field == "inline":
+        message["content"] = f"<think>\n{reasoning}\n</think>\n\n{content or ''}"
+    elif reasoning is not None:
+        message[reasoning_field] = reasoning
+    return {"message": message}
+
+
+class ScriptedServer:
+    """Start with `with ScriptedServer(script) as server:`; `server.url` is the base URL."""
+
+    def __init__(self, script: list[Reply] | Callable[[dict[str, Any]], Reply], latency: float = 0.0) -> None:
+        self._script = script if callable(script) else list(script)
+        self._latency = latency
+        self._lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _next(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            if callable(self._script):
+                return self._script(body)
+            if not self._script:
+                return {"status": 500, "error": "the script has no more replies"}
+            return self._script.pop(0)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                item = server._next(body)
+                if server._latency:
+                    time.sleep(server._latency)
+                if "hang" in item:
+                    time.sleep(item["hang"])
+                    return self._send(500, {"object": "error", "message": "hung", "type": "InternalServerError"})
+                if item.get("context_length"):
+                    return self._send(400, {
+                        "object": "error", "type": "BadRequestError", "param": None, "code": 400,
+                        "message": "This model's maximum context length is 4096 tokens. However, you requested "
+                        "5000 tokens (4000 in the messages, 1000 in the completion).",
+                    })  # fmt: skip
+                if "status" in item:
+                    message = item.get("error", "scripted failure")
+                    return self._send(item["status"], {"object": "error", "message": message, "type": "Error"})
+                self._send(200, _completion(body, item))
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _completion(request: dict[str, Any], item: Reply) -> dict[str, Any]:
+    message = item["message"]
+    prompt_tokens = sum(len(str(m.get("content") or "")) for m in request.get("messages", [])) // 4
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "scripted"),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                "stop_reason": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": 7,
+            "total_tokens": prompt_tokens + 7,
+        },
+        "prompt_logprobs": None,
+    }
