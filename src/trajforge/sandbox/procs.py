@@ -46,31 +46,36 @@ def kill_tree(root: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-async def kill_uid(uid: int) -> None:
-    """SIGKILL every process of `uid`, from a process of that uid (kill(-1) reaches them all at once)."""
-    for _ in range(3):  # a process forking at the very moment may leave a child: repeat
+async def kill_uid(uid: int, patience: float = 2.0) -> None:
+    """SIGKILL every process of `uid`, from a process of that uid (kill(-1) reaches them all at once).
+
+    A process forking at that very moment may leave a child, and killed processes
+    take a moment to go: repeat until none is left or `patience` runs out.
+    """
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
         killer = await asyncio.create_subprocess_exec(
             "kill", "-KILL", "-1", user=uid, group=uid, extra_groups=[],
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await killer.wait()
-        if not pids_of_uid(uid):
+        await asyncio.sleep(0.005)
+        if not pids_of_uid(uid) or asyncio.get_running_loop().time() > deadline:
             return
+        await asyncio.sleep(0.05)
 
 
 def pids_of_uid(uid: int) -> list[int]:
-    """Living processes whose real uid is `uid`."""
+    """Living (not zombie) processes whose real uid is `uid`."""
     found = []
     for pid in _pids():
         try:
             status = (_PROC / str(pid) / "status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                if int(line.split()[1]) == uid:
-                    found.append(pid)
-                break
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith("Z"):
+            found.append(pid)
     return found
 
 
