@@ -100,7 +100,7 @@ def test_file_tool_escapes(sandbox: Sandbox, host_dir: Path) -> None:
 
 @needs_own_uid
 def test_fork_bomb(sandbox: Sandbox) -> None:
-    output, code, timed_out = sh(sandbox, ":(){ :|:& };:; sleep 2; echo survived", timeout=15)
+    output, _, timed_out = sh(sandbox, ":(){ :|:& };:; sleep 2; echo survived", timeout=15)
     assert "Resource temporarily unavailable" in output or "retry" in output or timed_out
     asyncio.run(sandbox.close())
     assert pids_of_uid(sandbox.info.uid or -1) == []
