@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trajforge import __version__
-from trajforge.cli import datasets
+from trajforge.cli import datasets, run_task
 
 app = typer.Typer(
     name="trajforge",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("stats")(datasets.stats)
 app.command("validate")(datasets.validate)
+app.command("run-task")(run_task.run_task)
 
 
 def _print_version(value: bool) -> None:
