@@ -84,6 +84,7 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stalls
 
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
@@ -143,3 +144,30 @@ def _completion(request: dict[str, Any], item: Reply) -> dict[str, Any]:
         },
         "prompt_logprobs": None,
     }
+
+
+def looping_script(turns: int, command: str = "true") -> Callable[[dict[str, Any]], Reply]:
+    """A responder for episodes of `turns` assistant turns: a terminal call each, then an answer."""
+
+    def respond(request: dict[str, Any]) -> Reply:
+        done = sum(1 for m in request.get("messages", []) if m.get("role") == "assistant")
+        if done + 1 >= turns:
+            return reply(content="All done.", reasoning="Every step ran.")
+        return reply(reasoning=f"Step {done + 1}.", calls=[call("terminal", {"command": command})])
+
+    return respond
+
+
+def main() -> None:
+    """Serve a looping script until stdin closes: `python -m tests.scripted_server TURNS [LATENCY]`."""
+    import sys
+
+    turns = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    latency = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    with ScriptedServer(looping_script(turns), latency=latency) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Recovery
 from trajforge.trace import Message, ToolCall, Usage
@@ -84,7 +85,9 @@ class OpenAIPolicy:
         started = time.perf_counter()
         for attempt in range(self.config.max_retries + 1):
             try:
-                response = await self._client.chat.completions.create(**request)
+                # post() with our own body, not chat.completions.create(): create() walks every
+                # message through the SDK's type transform, ~30 ms per call at 40 messages.
+                response = await self._client.post("/chat/completions", body=request, cast_to=ChatCompletion)
                 break
             except openai.OpenAIError as exc:
                 recovery = classify(exc)
@@ -116,8 +119,7 @@ class OpenAIPolicy:
         for name in ("temperature", "top_p", "max_tokens"):
             if getattr(config, name) is not None:
                 request[name] = getattr(config, name)
-        if config.extra_body:
-            request["extra_body"] = config.extra_body
+        request.update(config.extra_body)  # as the SDK does with extra_body: merged into the JSON body
         return request
 
 

@@ -26,7 +26,7 @@ class BwrapSandbox(ProcessSandbox):
         super().__init__(info, root, limits, keep)
         self._network = network
 
-    def command_argv(self, script: Path) -> list[str]:
+    def command_argv(self, script: str) -> list[str]:
         """bwrap around the wrapper script."""
         argv = [
             "bwrap",
@@ -41,7 +41,7 @@ class BwrapSandbox(ProcessSandbox):
         ]  # fmt: skip
         if not self._network:
             argv.append("--unshare-net")
-        return [*argv, "--", "bash", str(script)]
+        return [*argv, "--", "bash", "-c", script]
 
 
 @dataclass(frozen=True)

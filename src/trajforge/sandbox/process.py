@@ -23,20 +23,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
-from trajforge.sandbox.procs import kill_tree, kill_uid, pids_with_marker
+from trajforge.sandbox.procs import identity_argv, kill_tree, kill_uid, pids_with_marker
 
 ENV_ALLOWED = ("PATH", "LANG", "TERM")
 KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
 _PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exited
 _UID_BASE = 200_000
 _uids = itertools.count()
-_WRAPPER = """\
-cd "$(cat {cwd} 2>/dev/null)" 2>/dev/null || cd {workspace}
-[ -f {env} ] && . {env} 2>/dev/null
-__trajforge_save() {{ pwd > {cwd}; export -p | grep -v -E '^declare -x (OLDPWD|PWD|SHLVL|_)=' > {env}; }}
-trap __trajforge_save EXIT
-. {command}
-"""
+# Only builtins around the command: each extra program would cost a process per call.
+# One line, so that the shell's messages about the command say "line 1".
+_WRAPPER = "; ".join(
+    [
+        "read -r __trajforge_cwd 2>/dev/null < {cwd}",
+        'cd "$__trajforge_cwd" 2>/dev/null || cd {workspace}',
+        "unset __trajforge_cwd",
+        "[ -f {env} ] && . {env} 2>/dev/null",
+        "__trajforge_save() {{ pwd > {cwd}; export -p > {env}; }}",
+        "trap __trajforge_save EXIT",
+        "IFS= read -r -d '' __trajforge_command < {command}",
+        'eval "$__trajforge_command"',
+    ]
+)
 
 
 def allocate_uid() -> int | None:
@@ -79,9 +86,9 @@ class ProcessSandbox(Sandbox):
         env.update(HOME=str(self.info.home), TRAJFORGE_SANDBOX=self._marker, PYTHONDONTWRITEBYTECODE="1")
         return env
 
-    def command_argv(self, script: Path) -> list[str]:
-        """The argv that runs the wrapper script; backends wrap it (bubblewrap)."""
-        return ["bash", str(script)]
+    def command_argv(self, script: str) -> list[str]:
+        """The argv that runs the wrapper script text; backends wrap it (bubblewrap)."""
+        return ["bash", "-c", script]
 
     def _limit_argv(self) -> list[str]:
         lim = self._limits
@@ -95,38 +102,32 @@ class ProcessSandbox(Sandbox):
             "--",
         ]
 
-    def _write_scripts(self) -> tuple[Path, Path, dict[str, str]]:
-        call = next(self._calls)
-        command = self._state / f"command-{call}.sh"
-        script = self._state / f"wrapper-{call}.sh"
-        quoted = {
-            "cwd": shlex.quote(str(self._state / "cwd")),
-            "env": shlex.quote(str(self._state / "env")),
-            "workspace": shlex.quote(str(self.workspace)),
-            "command": shlex.quote(str(command)),
-        }
-        return script, command, quoted
+    def _wrapper(self, command: Path) -> str:
+        return _WRAPPER.format(
+            cwd=shlex.quote(str(self._state / "cwd")),
+            env=shlex.quote(str(self._state / "env")),
+            workspace=shlex.quote(str(self.workspace)),
+            command=shlex.quote(str(command)),
+        )
 
     async def run(self, request: ExecRequest) -> ExecResult:
         """Run `request.command` in bash; never raises for what the command itself does."""
-        script, command, quoted = self._write_scripts()
+        # The command goes in a file the wrapper reads and evals: no quoting to get wrong,
+        # and a syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
+        command = self._state / f"command-{next(self._calls)}.sh"
         command.write_text(request.command + "\n")
-        script.write_text(_WRAPPER.format(**quoted))
-        for path in (command, script):
-            self.adopt(path)
+        self.adopt(command)
         started = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
+            *identity_argv(self.info.uid),
             *self._limit_argv(),
-            *self.command_argv(script),
+            *self.command_argv(self._wrapper(command)),
             stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=self.workspace,
             env=self.environment(),
             start_new_session=True,
-            user=self.info.uid,
-            group=self.info.uid,
-            extra_groups=None if self.info.uid is None else [],
         )
         try:
             result = await self._collect(process, request, started)
@@ -136,7 +137,6 @@ class ProcessSandbox(Sandbox):
             raise
         finally:
             command.unlink(missing_ok=True)
-            script.unlink(missing_ok=True)
         return result
 
     async def _collect(self, process: asyncio.subprocess.Process, request: ExecRequest, started: float) -> ExecResult:
