@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,14 @@ from trajforge.trace import Episode, TaskRef
 
 from .scripted_server import Reply, ScriptedServer
 
-BACKENDS = ["local", *(["bwrap"] if shutil.which("bwrap") else [])]
+
+def _backends() -> list[str]:
+    """local always; bwrap where it works here (the factory's own probe decides)."""
+    chosen = asyncio.run(SandboxFactory(SandboxConfig(backend="auto")).backend())
+    return ["local", "bwrap"] if chosen == "bwrap" else ["local"]
+
+
+BACKENDS = _backends()
 TASK = TaskRef("t-test", "Terminal & Coding", "script_writing", "Do the thing.")
 
 

@@ -134,11 +134,15 @@ def test_sleep_past_the_timeout(sandbox: Sandbox) -> None:
 
 def test_background_processes_die_with_the_episode(sandbox: Sandbox) -> None:
     marker = uuid.uuid4().hex[:8]
-    sh(sandbox, f"nohup sleep 1000{marker[:0]} >/dev/null 2>&1 & setsid bash -c 'exec -a bg-{marker} sleep 999' &")
+    sh(
+        sandbox,
+        f"nohup bash -c 'exec -a nohup-{marker} sleep 998' >/dev/null 2>&1 & "
+        f"setsid bash -c 'exec -a bg-{marker} sleep 999' &",
+    )
     sh(sandbox, "true")
-    assert _running(f"bg-{marker}")
+    assert _running(f"bg-{marker}") and _running(f"nohup-{marker}")
     asyncio.run(sandbox.close())
-    assert not _running(f"bg-{marker}")
+    assert not _running(f"bg-{marker}") and not _running(f"nohup-{marker}")
     if sandbox.info.uid is not None:
         assert pids_of_uid(sandbox.info.uid) == []
     else:
