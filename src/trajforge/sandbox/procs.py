@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -73,15 +74,20 @@ async def kill_uid(uid: int, patience: float = 2.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def _proc_files(name: str) -> Iterator[tuple[int, bytes]]:
+    """(pid, content of /proc/PID/NAME) for every process still there when read."""
+    for pid in _pids():
+        try:
+            yield pid, (_PROC / str(pid) / name).read_bytes()
+        except OSError:
+            continue
+
+
 def pids_of_uid(uid: int) -> list[int]:
     """Living (not zombie) processes whose real uid is `uid`."""
     found = []
-    for pid in _pids():
-        try:
-            status = (_PROC / str(pid) / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    for pid, status in _proc_files("status"):
+        fields = dict(line.split(":", 1) for line in status.decode(errors="replace").splitlines() if ":" in line)
         if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith("Z"):
             found.append(pid)
     return found
@@ -90,12 +96,4 @@ def pids_of_uid(uid: int) -> list[int]:
 def pids_with_marker(marker: str) -> list[int]:
     """Processes (of ours) whose environment holds TRAJFORGE_SANDBOX=`marker`."""
     needle = f"TRAJFORGE_SANDBOX={marker}".encode()
-    found = []
-    for pid in _pids():
-        try:
-            environ = (_PROC / str(pid) / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(pid)
-    return found
+    return [pid for pid, environ in _proc_files("environ") if needle in environ.split(b"\0")]
