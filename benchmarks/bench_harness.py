@@ -7,7 +7,9 @@ latency. For each backend it prints episodes/s, the harness overhead per turn
 (episode wall time minus the time spent in model calls and tool calls, divided
 by the turns) and the sandbox create + teardown time, at 16 episodes in flight
 and at 1 (a tenth of the episodes): with 16 in flight on two cores every part
-waits for a core, so the uncontended row is the harness's own cost. Targets: overhead under
+waits for a core, so the uncontended row is the harness's own cost. It also
+prints the CPU time of the harness process per turn (its own work, including
+the HTTP client) and how busy the whole machine was during the run. Targets: overhead under
 5 ms per turn; create + teardown under 20 ms (local) and 50 ms (bwrap).
 """
 
@@ -55,9 +57,11 @@ async def _episodes(url: str, backend: str, count: int, turns: int, concurrency:
         async with gate:
             return await _episode(factory, policy, turns)
 
-    started = time.perf_counter()
+    started, cpu_started, machine_started = time.perf_counter(), time.process_time(), _machine_ticks()
     results = await asyncio.gather(*(one() for _ in range(count)))
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    busy, total = (after - before for after, before in zip(_machine_ticks(), machine_started, strict=True))
     await policy.close()
     assert all(e.finish is Finish.STOP for e, _ in results), {e.finish for e, _ in results}
     overheads, model_s, tool_s = [], [], []
@@ -67,12 +71,22 @@ async def _episodes(url: str, backend: str, count: int, turns: int, concurrency:
         overheads.append((seconds - model - tools) / len(episode.timing.model_calls))
         model_s.append(model / len(episode.timing.model_calls))
         tool_s.append(tools / max(1, len(episode.timing.tool_calls)))
+    turns = sum(len(e.timing.model_calls) for e, _ in results)
     return {
         "episodes_per_s": count / wall,
+        "harness_cpu_ms": cpu / turns * 1000,
+        "machine_busy": busy / total * 100 if total else 0.0,
         "overhead_ms": statistics.mean(overheads) * 1000,
         "model_ms": statistics.mean(model_s) * 1000,
         "tool_ms": statistics.mean(tool_s) * 1000,
     }
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 async def _lifecycle(backend: str, count: int = 50) -> float:
@@ -101,7 +115,9 @@ def main() -> None:
         url = server.stdout.readline().strip()
         print(f"{args.episodes} episodes x {args.turns} turns, scripted server {url}")
         header = f"{'backend':8} {'in flight':>9} {'episodes/s':>10} {'overhead ms/turn':>17} {'model ms/call':>14} "
-        print(header + f"{'tool ms/call':>13} {'create+teardown ms':>19}")
+        print(
+            header + f"{'tool ms/call':>13} {'harness CPU ms/turn':>20} {'machine busy':>13} {'create+teardown ms':>19}"
+        )
         for backend in backends:
             lifecycle = asyncio.run(_lifecycle(backend))
             for concurrency in (int(c) for c in args.concurrency.split(",")):
@@ -109,7 +125,8 @@ def main() -> None:
                 figures = asyncio.run(_episodes(url, backend, count, args.turns, concurrency))
                 print(
                     f"{backend:8} {concurrency:9} {figures['episodes_per_s']:10.2f} {figures['overhead_ms']:17.2f} "
-                    f"{figures['model_ms']:14.2f} {figures['tool_ms']:13.2f} {lifecycle:19.2f}"
+                    f"{figures['model_ms']:14.2f} {figures['tool_ms']:13.2f} {figures['harness_cpu_ms']:20.2f} "
+                    f"{figures['machine_busy']:12.0f}% {lifecycle:19.2f}"
                 )
     finally:
         server.stdin.close()  # type: ignore[union-attr]
