@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages trajforge runs with, when they are missing:
-# chromium (the browser tools drive /usr/bin/chromium) and bubblewrap (the bwrap sandbox).
+# chromium (the browser tools drive /usr/bin/chromium), bubblewrap (the bwrap sandbox),
+# and what the built-in tasks use inside the sandbox: git, and pytest for Debian's python3.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v git >/dev/null 2>&1 || need+=(git)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3 python3-pytest)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

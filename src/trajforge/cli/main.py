@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trajforge import __version__
-from trajforge.cli import datasets, run_task
+from trajforge.cli import datasets, generate, run_task, tasks
 
 app = typer.Typer(
     name="trajforge",
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.command("stats")(datasets.stats)
 app.command("validate")(datasets.validate)
 app.command("run-task")(run_task.run_task)
+app.command("generate")(generate.generate_command)
+app.add_typer(tasks.app, name="tasks")
 
 
 def _print_version(value: bool) -> None:

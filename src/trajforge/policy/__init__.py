@@ -2,6 +2,7 @@
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Policy, PolicyError, Recovery
 from trajforge.policy.openai_client import ModelConfig, OpenAIPolicy, classify, parse_message, to_openai_messages
+from trajforge.policy.oracle import OraclePolicy, ScriptedTurn
 
 __all__ = [
     "Completion",
@@ -9,9 +10,11 @@ __all__ = [
     "ModelConfig",
     "ModelError",
     "OpenAIPolicy",
+    "OraclePolicy",
     "Policy",
     "PolicyError",
     "Recovery",
+    "ScriptedTurn",
     "classify",
     "parse_message",
     "to_openai_messages",

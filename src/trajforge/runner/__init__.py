@@ -1,6 +1,19 @@
-"""Running episodes and writing their records (one at a time for now; batches come later)."""
+"""Running episodes and writing their records."""
 
+from trajforge.runner.generate import GenerateSettings, GenerateSummary, generate, recorded_counts
 from trajforge.runner.records import append_line
 from trajforge.runner.single import SingleRun, run_single
+from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
 
-__all__ = ["SingleRun", "append_line", "run_single"]
+__all__ = [
+    "GenerateSettings",
+    "GenerateSummary",
+    "SingleRun",
+    "append_line",
+    "generate",
+    "oracle_policy",
+    "recorded_counts",
+    "run_single",
+    "run_task_episode",
+    "runnable",
+]

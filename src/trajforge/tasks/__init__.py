@@ -1,5 +1,35 @@
-"""Tasks: the taxonomy (and, later, task specs, the catalog and synthesis)."""
+"""Tasks: the taxonomy, task specs and their loader, and the built-in catalog."""
 
+from trajforge.tasks.loader import CATALOG_DIR, LoadedTask, TaskLoad, load_tasks, spec_files
+from trajforge.tasks.spec import (
+    Fixtures,
+    GitCommit,
+    GitFixture,
+    Oracle,
+    OracleCall,
+    OracleStep,
+    SiteFixture,
+    TaskLimits,
+    TaskSpec,
+)
 from trajforge.tasks.taxonomy import CATEGORIES, TAXONOMY, taxonomy_problem
 
-__all__ = ["CATEGORIES", "TAXONOMY", "taxonomy_problem"]
+__all__ = [
+    "CATALOG_DIR",
+    "CATEGORIES",
+    "TAXONOMY",
+    "Fixtures",
+    "GitCommit",
+    "GitFixture",
+    "LoadedTask",
+    "Oracle",
+    "OracleCall",
+    "OracleStep",
+    "SiteFixture",
+    "TaskLimits",
+    "TaskLoad",
+    "TaskSpec",
+    "load_tasks",
+    "spec_files",
+    "taxonomy_problem",
+]

@@ -3,13 +3,13 @@
 from trajforge.tools.redact import Redactor
 from trajforge.tools.registry import Tool, Toolbox, ToolContext, ToolError, argument_problem, tool
 from trajforge.tools.toolsets import (
-    DEFAULT_TOOLSETS,
     TOOLSETS,
     UnknownToolset,
     build_toolbox,
     parse_toolsets,
     tools_of,
 )
+from trajforge.trace.toolsets import DEFAULT_TOOLSETS
 
 __all__ = [
     "DEFAULT_TOOLSETS",

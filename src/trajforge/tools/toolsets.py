@@ -8,15 +8,15 @@ from trajforge.tools.code import execute_code
 from trajforge.tools.files import patch, read_file, search_files, write_file
 from trajforge.tools.registry import Tool, Toolbox, ToolContext
 from trajforge.tools.terminal import terminal
+from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
-DEFAULT_TOOLSETS = ("terminal", "file", "code")
 TOOLSETS: dict[str, tuple[Tool, ...]] = {
     "terminal": (terminal,),
     "file": (read_file, write_file, patch, search_files),
     "code": (execute_code,),
 }
 # Named in ARCHITECTURE.md and built by later issues; asking for them now is a clear error.
-PLANNED_TOOLSETS = ("browser", "memory", "todo", "skills", "sessions", "delegation", "cronjob", "clarify")
+PLANNED_TOOLSETS = tuple(name for name in ALL_TOOLSETS if name not in TOOLSETS)
 
 
 class UnknownToolset(ValueError):

@@ -1,0 +1,200 @@
+"""A task's environment in a sandbox: fixtures laid out, sites served, and the check run at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shlex
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+
+from trajforge.sandbox import ExecRequest, Sandbox
+from trajforge.tasks import GitFixture, LoadedTask
+from trajforge.trace import Outcome
+
+CHECK_TIMEOUT = 300.0
+SETUP_TIMEOUT = 300.0
+_GITCONFIG = """\
+[user]
+\tname = Trajforge Agent
+\temail = agent@trajforge.invalid
+[init]
+\tdefaultBranch = main
+[safe]
+\tdirectory = *
+[advice]
+\tdetachedHead = false
+"""
+
+
+class EnvironmentSetupError(RuntimeError):
+    """A fixture could not be laid out or a setup command failed; the message says which."""
+
+
+class TaskEnvironment:
+    """Use as `async with TaskEnvironment(task, sandbox) as env:`; `env.prompt` is what the user says."""
+
+    def __init__(self, task: LoadedTask, sandbox: Sandbox) -> None:
+        self.task = task
+        self.sandbox = sandbox
+        self._servers: list[ThreadingHTTPServer] = []
+        self.site_urls: dict[str, str] = {}
+
+    @property
+    def prompt(self) -> str:
+        """The task's prompt with `{site_url}` (and `{site_url:NAME}`) filled in."""
+        text = self.task.spec.prompt
+        for name, url in self.site_urls.items():
+            text = text.replace(f"{{site_url:{name}}}", url)
+        if self.site_urls:
+            text = text.replace("{site_url}", next(iter(self.site_urls.values())))
+        return text
+
+    async def __aenter__(self) -> TaskEnvironment:
+        try:
+            await self._prepare()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the sites this environment serves."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    async def _prepare(self) -> None:
+        fixtures = self.task.spec.fixtures
+        self._write(self.sandbox.info.home / ".gitconfig", _GITCONFIG)
+        for path, text in fixtures.files.items():
+            self._write(self.sandbox.resolve(path), text)
+        for folder, destination in fixtures.folders.items():
+            self._copy_folder(folder, self.sandbox.resolve(destination))
+        for number, repo in enumerate(fixtures.git):
+            await self._git(repo, number)
+        for site in fixtures.sites:
+            self._serve(site.name, self._fixture(site.folder))
+        for command in fixtures.setup:
+            await self._run(command, "setup command")
+
+    def _fixture(self, name: str) -> Path:
+        path = (self.task.fixture_root / name).resolve()
+        if not path.is_dir() or self.task.fixture_root.resolve() not in path.parents:
+            raise EnvironmentSetupError(
+                f"task {self.task.spec.id}: no fixture folder {name!r} in {self.task.fixture_root}"
+            )
+        return path
+
+    def _write(self, target: Path, text: str) -> None:
+        for folder in reversed(target.parents):
+            if not folder.exists():
+                folder.mkdir()
+                self.sandbox.adopt(folder)
+        target.write_text(text, encoding="utf-8")
+        self.sandbox.adopt(target)
+
+    def _copy_folder(self, name: str, destination: Path) -> None:
+        shutil.copytree(self._fixture(name), destination, dirs_exist_ok=True, symlinks=True)
+        self._adopt_tree(destination)
+
+    def _adopt_tree(self, root: Path) -> None:
+        self.sandbox.adopt(root)
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                self.sandbox.adopt(Path(folder) / name)
+
+    async def _run(self, command: str, what: str) -> str:
+        result = await self.sandbox.run(ExecRequest(command, timeout=SETUP_TIMEOUT))
+        if result.exit_code != 0:
+            raise EnvironmentSetupError(
+                f"task {self.task.spec.id}: {what} failed (exit {result.exit_code}): {command}\n{result.output[-2000:]}"
+            )
+        return result.output
+
+    async def _git(self, repo: GitFixture, number: int) -> None:
+        target = self.sandbox.resolve(repo.path)
+        if repo.url:
+            await self._clone(repo, target)
+            return
+        target.mkdir(parents=True, exist_ok=True)
+        self.sandbox.adopt(target)
+        if repo.folder:
+            self._copy_folder(repo.folder, target)
+        where = shlex.quote(str(target))
+        await self._run(f"cd {where} && git init -q -b main", "git init")
+        commits: list[tuple[str, dict[str, str | None], str | None]] = []
+        if repo.folder:
+            commits.append(("Initial commit", {}, None))
+        commits += [(c.message, c.files, c.branch) for c in repo.commits]
+        for index, (message, files, branch) in enumerate(commits):
+            if branch:
+                await self._run(f"cd {where} && (git checkout -q {branch} 2>/dev/null || git checkout -q -b {branch})",
+                                "git checkout")  # fmt: skip
+            for path, text in files.items():
+                file = self.sandbox.resolve(str(Path(repo.path) / path))
+                if text is None:
+                    file.unlink(missing_ok=True)
+                else:
+                    self._write(file, text)
+            # Fixed dates: the same task always builds the same history.
+            date = f"2026-01-{index % 28 + 1:02d}T{10 + number}:00:00+00:00"
+            await self._run(
+                f"cd {where} && git add -A && GIT_AUTHOR_DATE={date} GIT_COMMITTER_DATE={date} "
+                f"git commit -q --allow-empty -m {shlex.quote(message)}",
+                "git commit",
+            )
+        if repo.checkout:
+            await self._run(f"cd {where} && git checkout -q {shlex.quote(repo.checkout)}", "git checkout")
+
+    async def _clone(self, repo: GitFixture, target: Path) -> None:
+        # On the host: a sandbox without network could not fetch. The clone is then given to the sandbox user.
+        argv = ["git", "clone", "-q", *(["--branch", repo.ref] if repo.ref else []), str(repo.url), str(target)]
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        output, _ = await process.communicate()
+        if process.returncode != 0:
+            raise EnvironmentSetupError(
+                f"task {self.task.spec.id}: git clone {repo.url} failed: {output.decode()[-500:]}"
+            )
+        self._adopt_tree(target)
+
+    def _serve(self, name: str, folder: Path) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        self.site_urls[name] = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    async def check(self) -> tuple[Outcome, str]:
+        """Run the task's check in the sandbox: passed on exit 0, failed otherwise, error on a timeout."""
+        spec = self.task.spec
+        if spec.check_python:
+            program = self.sandbox.info.home / ".trajforge" / "check.py"
+            self._write(program, spec.check_python)
+            command = f"python3 {shlex.quote(str(program))}"
+        elif spec.check:
+            command = spec.check
+        else:
+            return Outcome.NONE, ""
+        result = await self.sandbox.run(ExecRequest(command, timeout=CHECK_TIMEOUT))
+        if result.timed_out:
+            return Outcome.ERROR, f"the check timed out after {CHECK_TIMEOUT:g} s"
+        return (Outcome.PASSED if result.exit_code == 0 else Outcome.FAILED), result.output
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

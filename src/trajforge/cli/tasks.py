@@ -1,0 +1,130 @@
+"""`trajforge tasks list|show|validate`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from trajforge.agent.environment import EnvironmentSetupError
+from trajforge.runner import oracle_policy, run_task_episode, runnable
+from trajforge.sandbox import SandboxConfig, SandboxFactory
+from trajforge.tasks import LoadedTask, TaskLoad, load_tasks
+from trajforge.trace import Finish, ModelInfo, Outcome
+
+app = typer.Typer(help="List, show and check task specs (the built-in catalog by default).", no_args_is_help=True)
+SourcesOpt = Annotated[
+    list[str] | None, typer.Option("--tasks", help="Spec files or folders; `builtin` is the catalog (default).")
+]
+
+
+def _load(sources: list[str] | None, errors: Console, *, fail_on_problems: bool = False) -> TaskLoad:
+    load = load_tasks(sources or ["builtin"])
+    for problem in load.problems:
+        errors.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if fail_on_problems and load.problems:
+        raise typer.Exit(1)
+    return load
+
+
+@app.command("list")
+def list_tasks(
+    sources: SourcesOpt = None,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="One JSON object per task.")] = False,
+) -> None:
+    """One task per row: id, category, subcategory, toolsets, has check, has oracle, runnable now."""
+    load = _load(sources, Console(stderr=True))
+    tasks = [t for t in load.tasks if category is None or t.spec.category == category]
+    rows = [_summary(t) for t in tasks]
+    if json:
+        for row in rows:
+            sys.stdout.buffer.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+        return
+    table = Table(title=f"{len(rows)} tasks", title_justify="left")
+    for column in ("id", "category", "subcategory", "toolsets", "check", "oracle", "runnable"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row[k]) for k in ("id", "category", "subcategory", "toolsets", "check", "oracle",
+                                                "runnable")))  # fmt: skip
+    Console().print(table)
+
+
+def _summary(task: LoadedTask) -> dict[str, object]:
+    spec = task.spec
+    return {
+        "id": spec.id,
+        "category": spec.category,
+        "subcategory": spec.subcategory,
+        "toolsets": spec.toolsets,
+        "check": spec.has_check,
+        "oracle": spec.oracle is not None,
+        "runnable": runnable(spec),
+        "file": str(task.source),
+    }
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+@app.command("show")
+def show(task_id: Annotated[str, typer.Argument(help="The task's id.")], sources: SourcesOpt = None) -> None:
+    """Print one task's spec as YAML."""
+    load = _load(sources, Console(stderr=True))
+    task = load.by_id(task_id)
+    if task is None:
+        Console(stderr=True).print(f"error: no task {task_id!r}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    print(f"# {task.source}")
+    print(yaml.safe_dump(task.spec.model_dump(exclude_defaults=True), sort_keys=False, allow_unicode=True), end="")
+
+
+@app.command("validate")
+def validate(
+    sources: SourcesOpt = None,
+    run_oracles: Annotated[bool, typer.Option(help="Play every runnable oracle and run its check.")] = False,
+    backend: Annotated[str, typer.Option(help="Sandbox for --run-oracles: auto, local or bwrap.")] = "auto",
+) -> None:
+    """Check the specs load; with --run-oracles, that each oracle solves its task."""
+    errors = Console(stderr=True)
+    load = _load(sources, errors)
+    total = len(load.tasks) + len(load.problems)
+    print(f"{len(load.tasks)} tasks loaded, {len(load.problems)} problem(s) in {total} entries")
+    failures = list(load.problems)
+    if run_oracles:
+        failures += asyncio.run(_run_oracles(load.tasks, SandboxConfig(backend=backend)))  # type: ignore[arg-type]
+    if failures:
+        raise typer.Exit(1)
+
+
+async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig) -> list[str]:
+    factory = SandboxFactory(sandbox)
+    failures, played = [], 0
+    for task in tasks:
+        if task.spec.oracle is None or not runnable(task.spec):
+            continue
+        played += 1
+        try:
+            episode = await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
+                                             model=ModelInfo(name="oracle"))  # fmt: skip
+        except EnvironmentSetupError as exc:
+            failures.append(f"{task.spec.id}: setup failed: {exc}")
+            print(f"FAIL {task.spec.id}: setup failed", flush=True)
+            continue
+        ok = episode.finish is Finish.STOP and episode.outcome in (Outcome.PASSED, Outcome.NONE)
+        if not ok:
+            failures.append(f"{task.spec.id}: finish {episode.finish.value}, check {episode.outcome.value}")
+        print(f"{'ok  ' if ok else 'FAIL'} {task.spec.id}: check {episode.outcome.value}", flush=True)
+    print(f"{played} oracles played, {len(failures)} failed")
+    return failures

@@ -1,0 +1,99 @@
+"""Loading task specs from YAML: one task, a list, or a mapping with `tasks:` per file.
+
+A bad task gives one line naming the file, the task id and the field; every
+other valid task still loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from trajforge.tasks.spec import TaskSpec
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+
+
+@dataclass(frozen=True)
+class LoadedTask:
+    """A valid spec and the folder its fixture folders are found in."""
+
+    spec: TaskSpec
+    source: Path
+
+    @property
+    def fixture_root(self) -> Path:
+        """Folder that `folders`, git `folder` and site `folder` names are relative to."""
+        return self.source.parent / "fixtures"
+
+
+@dataclass
+class TaskLoad:
+    """What a load found: the valid tasks, and one line per problem."""
+
+    tasks: list[LoadedTask] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def by_id(self, task_id: str) -> LoadedTask | None:
+        """The task with this id, if it loaded."""
+        return next((t for t in self.tasks if t.spec.id == task_id), None)
+
+
+def spec_files(paths: Iterable[Path | str]) -> list[Path]:
+    """YAML files named or found under `paths`; `builtin` names the built-in catalog."""
+    files: list[Path] = []
+    for raw in paths:
+        path = CATALOG_DIR if str(raw) == "builtin" else Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.y*ml") if "fixtures" not in p.relative_to(path).parts))
+        else:
+            files.append(path)
+    return files
+
+
+def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
+    """Every task of the spec files under `paths`; problems are collected, never raised."""
+    load = TaskLoad()
+    seen: dict[str, Path] = {}
+    for file in spec_files(paths):
+        for entry in _entries(file, load):
+            task_id = entry.get("id") if isinstance(entry, dict) else None
+            try:
+                spec = TaskSpec.model_validate(entry)
+            except ValidationError as exc:
+                for error in exc.errors():
+                    where = ".".join(str(part) for part in error["loc"]) or "(task)"
+                    load.problems.append(f"{file}: task {task_id or '?'}: {where}: {error['msg']}")
+                continue
+            if spec.id in seen:
+                load.problems.append(f"{file}: task {spec.id}: id: also defined in {seen[spec.id]}")
+                continue
+            seen[spec.id] = file
+            load.tasks.append(LoadedTask(spec, file))
+    return load
+
+
+def _entries(file: Path, load: TaskLoad) -> list[Any]:
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        load.problems.append(f"{file}: cannot read: {exc.strerror or exc}")
+        return []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        load.problems.append(f"{file}:{line} not YAML: {getattr(exc, 'problem', None) or exc}")
+        return []
+    if isinstance(data, dict) and "tasks" in data:
+        data = data["tasks"]
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    load.problems.append(f"{file}: expected a task, a list of tasks, or a mapping with tasks:")
+    return []

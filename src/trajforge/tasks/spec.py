@@ -1,0 +1,156 @@
+"""The task spec: what the user says, the environment the agent works in, how success is checked.
+
+Models refuse unknown keys, so a typo in a YAML file is an error that names
+the field rather than a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trajforge.tasks.taxonomy import taxonomy_problem
+from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitCommit(_Strict):
+    """One scripted commit of a fixture repository."""
+
+    message: str
+    files: dict[str, str | None] = Field(default_factory=dict)
+    """Files to write (path -> text) or delete (path -> null) before committing."""
+    branch: str | None = None
+    """Commit on this branch (created from the current one when new)."""
+
+
+class GitFixture(_Strict):
+    """A git repository in the workspace, built from a folder and a scripted history, or cloned."""
+
+    path: str = "."
+    """Where the repository goes, relative to the workspace."""
+    folder: str | None = None
+    """A fixture folder (next to the spec file) committed first, as "Initial commit"."""
+    commits: list[GitCommit] = Field(default_factory=list)
+    checkout: str | None = None
+    """The branch to leave checked out (default: the last one committed on)."""
+    url: str | None = None
+    """Clone this instead (needs network, or a file:// URL)."""
+    ref: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GitFixture:
+        if self.url and (self.folder or self.commits):
+            raise ValueError("give either url (and ref) or folder/commits, not both")
+        return self
+
+
+class SiteFixture(_Strict):
+    """A folder served over HTTP on 127.0.0.1 for the episode; the prompt may say {site_url}."""
+
+    folder: str
+    name: str = "site"
+
+
+class Fixtures(_Strict):
+    """The episode's starting environment."""
+
+    files: dict[str, str] = Field(default_factory=dict)
+    """Inline files: path (relative to the workspace) -> text."""
+    folders: dict[str, str] = Field(default_factory=dict)
+    """Fixture folder (in `fixtures/` next to the spec file) -> where its contents go ("." is the workspace)."""
+    git: list[GitFixture] = Field(default_factory=list)
+    sites: list[SiteFixture] = Field(default_factory=list)
+    setup: list[str] = Field(default_factory=list)
+    """Shell commands run in the sandbox, in order, before the agent starts."""
+
+
+class OracleCall(_Strict):
+    """One tool call of a reference step."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class OracleStep(_Strict):
+    """One assistant turn of the reference solution: a short reasoning note and its calls."""
+
+    reasoning: str = ""
+    calls: list[OracleCall] = Field(default_factory=list)
+    tool: str | None = None
+    """Shorthand for a step with one call: `tool` and `args`."""
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_calls(self) -> OracleStep:
+        if self.tool and self.calls:
+            raise ValueError("give either tool/args or calls, not both")
+        if not self.tool and not self.calls:
+            raise ValueError("a step needs a tool call (tool/args or calls)")
+        return self
+
+    def all_calls(self) -> list[OracleCall]:
+        """The step's calls, whichever form they were written in."""
+        return [OracleCall(tool=self.tool, args=self.args)] if self.tool else list(self.calls)
+
+
+class Oracle(_Strict):
+    """The reference solution: steps played through the agent loop, then a final answer."""
+
+    steps: list[OracleStep] = Field(default_factory=list)
+    answer: str
+    answer_reasoning: str = "The task is done; I can report the result."
+
+
+class TaskLimits(_Strict):
+    """Budgets of an episode of this task."""
+
+    max_turns: int = Field(default=30, ge=1)
+    wall_seconds: float = Field(default=900.0, gt=0)
+
+
+class TaskSpec(_Strict):
+    """One task of the catalog (or of a user's YAML file)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    category: str
+    subcategory: str
+    prompt: str = Field(min_length=1)
+    toolsets: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOLSETS))
+    limits: TaskLimits = Field(default_factory=TaskLimits)
+    fixtures: Fixtures = Field(default_factory=Fixtures)
+    check: str | None = None
+    """A shell command run in the sandbox after the episode; exit 0 means passed."""
+    check_python: str | None = None
+    """A Python program run in the sandbox after the episode; exit 0 means passed."""
+    oracle: Oracle | None = None
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in ALL_TOOLSETS]
+        if unknown:
+            raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; known: {', '.join(ALL_TOOLSETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _in_taxonomy(self) -> TaskSpec:
+        problem = taxonomy_problem(self.category, self.subcategory)
+        if problem:
+            raise ValueError(problem)
+        if self.check and self.check_python:
+            raise ValueError("give either check or check_python, not both")
+        return self
+
+    @property
+    def has_check(self) -> bool:
+        """Whether the task says how to tell success."""
+        return bool(self.check or self.check_python)
+
+    def missing_toolsets(self, available: tuple[str, ...] | list[str]) -> list[str]:
+        """Toolsets the task needs that are not built yet."""
+        return [name for name in self.toolsets if name not in available]
