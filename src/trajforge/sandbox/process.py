@@ -71,7 +71,8 @@ class ProcessSandbox(Sandbox):
         """Create (root, workspace, home) for a new sandbox, owned by `uid` when given."""
         root = Path(tempfile.mkdtemp(prefix="trajforge-", dir=parent))
         workspace = root / "workspace"
-        home = workspace / ".home"
+        home = root / "home"  # beside the workspace, so git status or find in it never see our state
+        workspace.mkdir()
         (home / ".trajforge").mkdir(parents=True)
         if uid is not None:
             for path in (root, workspace, home, home / ".trajforge"):

@@ -14,7 +14,7 @@ from trajforge.tools.registry import ToolContext, ToolError, tool
 from trajforge.trace.turns import dumps
 
 MAX_LINE_CHARS = 2000
-SKIPPED_DIRS = {".git", ".home", "node_modules", "__pycache__", ".venv"}
+SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
 MAX_SEARCH_FILE_BYTES = 5 << 20
 
 
