@@ -115,7 +115,7 @@ class TaskEnvironment:
                 self.sandbox.adopt(Path(folder) / name)
 
     async def _run(self, command: str, what: str) -> str:
-        result = await self.sandbox.run(ExecRequest(command, timeout=SETUP_TIMEOUT))
+        result = await self.sandbox.run(ExecRequest(command, timeout=SETUP_TIMEOUT, fresh=True))
         if result.exit_code != 0:
             raise EnvironmentSetupError(
                 f"task {self.task.spec.id}: {what} failed (exit {result.exit_code}): {command}\n{result.output[-2000:]}"
@@ -189,7 +189,7 @@ class TaskEnvironment:
             command = spec.check
         else:
             return Outcome.NONE, ""
-        result = await self.sandbox.run(ExecRequest(command, timeout=CHECK_TIMEOUT))
+        result = await self.sandbox.run(ExecRequest(command, timeout=CHECK_TIMEOUT, fresh=True))
         if result.timed_out:
             return Outcome.ERROR, f"the check timed out after {CHECK_TIMEOUT:g} s"
         return (Outcome.PASSED if result.exit_code == 0 else Outcome.FAILED), result.output

@@ -50,6 +50,9 @@ class ExecRequest:
     timeout: float = 60.0
     """Wall-clock seconds before the command's whole process tree is killed."""
     stdin: str | None = None
+    fresh: bool = False
+    """Start in the workspace root, ignoring and keeping the terminal's saved directory and variables
+    (set-up, checks and one-off programs; the terminal tool's commands share that state)."""
 
 
 @dataclass(frozen=True)

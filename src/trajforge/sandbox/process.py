@@ -32,18 +32,17 @@ _UID_BASE = 200_000
 _uids = itertools.count()
 # Only builtins around the command: each extra program would cost a process per call.
 # One line, so that the shell's messages about the command say "line 1".
-_WRAPPER = "; ".join(
-    [
-        "read -r __trajforge_cwd 2>/dev/null < {cwd}",
-        'cd "$__trajforge_cwd" 2>/dev/null || cd {workspace}',
-        "unset __trajforge_cwd",
-        "[ -f {env} ] && . {env} 2>/dev/null",
-        "__trajforge_save() {{ pwd > {cwd}; export -p > {env}; }}",
-        "trap __trajforge_save EXIT",
-        "IFS= read -r -d '' __trajforge_command < {command}",
-        'eval "$__trajforge_command"',
-    ]
-)
+_RESTORE = [
+    "read -r __trajforge_cwd 2>/dev/null < {cwd}",
+    'cd "$__trajforge_cwd" 2>/dev/null || cd {workspace}',
+    "unset __trajforge_cwd",
+    "[ -f {env} ] && . {env} 2>/dev/null",
+    "__trajforge_save() {{ pwd > {cwd}; export -p > {env}; }}",
+    "trap __trajforge_save EXIT",
+]
+_RUN = ["IFS= read -r -d '' __trajforge_command < {command}", 'eval "$__trajforge_command"']
+_WRAPPER = "; ".join(_RESTORE + _RUN)
+_FRESH_WRAPPER = "; ".join(["cd {workspace}", *_RUN])  # the workspace root, no saved state read or written
 
 
 def allocate_uid() -> int | None:
@@ -103,8 +102,8 @@ class ProcessSandbox(Sandbox):
             "--",
         ]
 
-    def _wrapper(self, command: Path) -> str:
-        return _WRAPPER.format(
+    def _wrapper(self, command: Path, fresh: bool) -> str:
+        return (_FRESH_WRAPPER if fresh else _WRAPPER).format(
             cwd=shlex.quote(str(self._state / "cwd")),
             env=shlex.quote(str(self._state / "env")),
             workspace=shlex.quote(str(self.workspace)),
@@ -122,7 +121,7 @@ class ProcessSandbox(Sandbox):
         process = await asyncio.create_subprocess_exec(
             *identity_argv(self.info.uid),
             *self._limit_argv(),
-            *self.command_argv(self._wrapper(command)),
+            *self.command_argv(self._wrapper(command, request.fresh)),
             stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -13,7 +13,7 @@ from trajforge.trace.turns import dumps
 
 @tool("code")
 async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
-    """Run a Python 3 program in the workspace and return its stdout, stderr and exit code.
+    """Run a Python 3 program from the workspace root and return its stdout, stderr and exit code.
 
     Args:
         code: The complete Python source to run.
@@ -27,7 +27,7 @@ async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
     limit = max(1, min(timeout, MAX_TIMEOUT))
     try:
         command = f"python3 {shlex.quote(str(source))} 2> {shlex.quote(str(errors))}"
-        result = await ctx.sandbox.run(ExecRequest(command, timeout=limit))
+        result = await ctx.sandbox.run(ExecRequest(command, timeout=limit, fresh=True))
         stderr = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
     finally:
         source.unlink(missing_ok=True)
