@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml scripts/ensure-system-packages.sh
 
 install: $(STAMP)
 
+# The main job: every runnable task of the built-in catalog, solved by its oracle with real tools,
+# into ./demo-output (resumable), then the dataset's statistics.
 demo: install
-	$(BIN)/trajforge validate examples
-	$(BIN)/trajforge stats examples
+	$(BIN)/trajforge generate --policy oracle --tasks builtin --out demo-output
+	$(BIN)/trajforge validate demo-output/rows
+	$(BIN)/trajforge stats demo-output/rows
 
 lint: install
 	$(BIN)/ruff check $(CHECKED)

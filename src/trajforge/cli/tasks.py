@@ -48,7 +48,8 @@ def list_tasks(
             sys.stdout.buffer.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         return
     table = Table(title=f"{len(rows)} tasks", title_justify="left")
-    for column in ("id", "category", "subcategory", "toolsets", "check", "oracle", "runnable"):
+    table.add_column("id", no_wrap=True)  # ids are what users copy; never cut them
+    for column in ("category", "subcategory", "toolsets", "check", "oracle", "runnable"):
         table.add_column(column)
     for row in rows:
         table.add_row(*(_cell(row[k]) for k in ("id", "category", "subcategory", "toolsets", "check", "oracle",

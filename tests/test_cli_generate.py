@@ -1,0 +1,80 @@
+"""`trajforge tasks ...` and `trajforge generate` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .scripted_server import ScriptedServer, call, reply
+from .test_cli import run
+
+SPEC = """
+tasks:
+- id: hello-file
+  category: File Operations
+  subcategory: organizing
+  prompt: Create hello.txt containing hello.
+  check: grep -qx hello hello.txt
+  oracle:
+    steps:
+    - reasoning: One write does it.
+      tool: write_file
+      args: {path: hello.txt, content: "hello\\n"}
+    answer: hello.txt says hello.
+- id: needs-browser
+  category: Browser Automation
+  subcategory: navigation
+  prompt: Open a page.
+  toolsets: [browser]
+  oracle: {answer: done}
+"""
+
+
+def test_tasks_list_and_show() -> None:
+    listed = run("tasks", "list", "--json")
+    assert listed.returncode == 0
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(rows) >= 120 and {"id", "category", "subcategory", "toolsets", "check", "oracle", "runnable"} <= set(
+        rows[0]
+    )
+    table = run("tasks", "list", "--category", "Conversational")
+    assert "conv-explain-cron" in table.stdout and "tc-fizzbuzz" not in table.stdout
+    shown = run("tasks", "show", "tc-fizzbuzz-script")
+    assert shown.returncode == 0 and "prompt: Write fizzbuzz.py" in shown.stdout
+    assert run("tasks", "show", "no-such-task").returncode == 2
+
+
+def test_generate_with_the_oracle_resumes_and_validates(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    first = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
+    assert first.returncode == 0, first.stderr
+    records = (out / "runs" / "oracle" / "episodes.jsonl").read_text().splitlines()
+    assert len(records) == 1
+    record = json.loads(records[0])
+    assert (record["task"]["id"], record["finish"], record["outcome"]) == ("hello-file", "stop", "passed")
+    assert "not runnable now" in first.stdout
+    again = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
+    assert again.returncode == 0
+    assert len((out / "runs" / "oracle" / "episodes.jsonl").read_text().splitlines()) == 1  # resumed, nothing rerun
+    assert run("validate", out / "rows").returncode == 0
+    stats = json.loads(run("stats", out / "rows", "--json").stdout)
+    assert stats["configs"][0]["config"] == "oracle" and stats["configs"][0]["samples"] == 1
+
+
+def test_generate_with_a_served_model(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    script = [
+        reply(reasoning="Write it.", calls=[call("write_file", {"path": "hello.txt", "content": "hello\n"})]),
+        reply(reasoning="Done.", content="Created hello.txt."),
+    ]
+    with ScriptedServer(script) as server:
+        result = run("generate", "--tasks", spec, "--endpoint", server.url, "--model", "org/glm-test",
+                     "--out", tmp_path / "out")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "out" / "runs" / "glm-test" / "episodes.jsonl").read_text())
+    assert (record["outcome"], record["model"]["name"], record["config"]) == ("passed", "org/glm-test", "glm-test")
+    needs = run("generate", "--tasks", spec, "--out", tmp_path / "x")
+    assert needs.returncode == 2 and "--policy model needs --endpoint and --model" in needs.stderr
