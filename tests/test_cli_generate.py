@@ -78,3 +78,23 @@ def test_generate_with_a_served_model(tmp_path: Path) -> None:
     assert (record["outcome"], record["model"]["name"], record["config"]) == ("passed", "org/glm-test", "glm-test")
     needs = run("generate", "--tasks", spec, "--out", tmp_path / "x")
     assert needs.returncode == 2 and "--policy model needs --endpoint and --model" in needs.stderr
+
+
+def test_replay_reports_identical_and_tampered_results(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    assert run("generate", "--tasks", spec, "--policy", "oracle", "--out", out).returncode == 0
+    records = out / "runs" / "oracle" / "episodes.jsonl"
+    same = run("replay", records, "--tasks", spec)
+    assert same.returncode == 0, same.stdout
+    assert "hello-file: 1/1 results identical" in same.stdout
+    rows = run("replay", out / "rows" / "oracle.jsonl", "--json")  # published rows replay too
+    assert rows.returncode == 0 and json.loads(rows.stdout)["same"] == 1
+    record = json.loads(records.read_text())
+    tool = next(m for m in record["messages"] if m["role"] == "tool")
+    tool["content"] = tool["content"].replace("hello.txt", "forged.txt")
+    (tmp_path / "tampered.jsonl").write_text(json.dumps(record) + "\n")
+    tampered = run("replay", tmp_path / "tampered.jsonl", "--tasks", spec)
+    assert tampered.returncode == 1
+    assert "0/1 results identical" in tampered.stdout and "forged.txt" in tampered.stdout

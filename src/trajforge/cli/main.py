@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trajforge import __version__
-from trajforge.cli import datasets, generate, run_task, tasks
+from trajforge.cli import datasets, generate, replay, run_task, tasks
 
 app = typer.Typer(
     name="trajforge",
@@ -20,6 +20,7 @@ app.command("stats")(datasets.stats)
 app.command("validate")(datasets.validate)
 app.command("run-task")(run_task.run_task)
 app.command("generate")(generate.generate_command)
+app.command("replay")(replay.replay)
 app.add_typer(tasks.app, name="tasks")
 
 

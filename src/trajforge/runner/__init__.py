@@ -2,6 +2,7 @@
 
 from trajforge.runner.generate import GenerateSettings, GenerateSummary, generate, recorded_counts
 from trajforge.runner.records import append_line
+from trajforge.runner.replay import replay_episode
 from trajforge.runner.single import SingleRun, run_single
 from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
 
@@ -13,6 +14,7 @@ __all__ = [
     "generate",
     "oracle_policy",
     "recorded_counts",
+    "replay_episode",
     "run_single",
     "run_task_episode",
     "runnable",

@@ -1,0 +1,87 @@
+"""Assistant turns from a recorded episode, and how a replay's tool results compare with the record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from trajforge.policy.base import Completion
+from trajforge.trace import Episode, Message, Usage
+
+_WORKSPACE = re.compile(r"Your workspace is (\S+?);")
+
+
+class ReplayPolicy:
+    """Plays the recorded assistant messages in order: the same reasoning, content and calls.
+
+    Only the first user exchange is replayed (the agent loop gives one user
+    message); later human turns of a multi-turn conversation are not.
+    """
+
+    def __init__(self, recorded: Episode) -> None:
+        self.turns = [m for m in recorded.messages if m.role == "assistant"]
+
+    async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
+        """The next recorded assistant message (a final empty answer once they run out)."""
+        played = sum(1 for m in messages if m.role == "assistant")
+        if played < len(self.turns):
+            return Completion(message=self.turns[played], usage=Usage(), seconds=0.0)
+        return Completion(message=Message(role="assistant", content="(end of recording)"), usage=Usage(), seconds=0.0)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass(frozen=True)
+class CallComparison:
+    """One tool call of the recording and whether replaying it gave the same result."""
+
+    turn: int
+    """Index of the assistant message (0-based, among assistant messages)."""
+    call_id: str
+    name: str
+    same: bool
+    recorded: str
+    replayed: str | None
+    """None when the replay never reached this call."""
+
+
+def workspace_of(episode: Episode) -> str | None:
+    """The workspace path an episode's system prompt names, when it names one."""
+    system = next((m.content for m in episode.messages if m.role == "system"), None) or ""
+    match = _WORKSPACE.search(system)
+    return match.group(1) if match else None
+
+
+def compare_results(recorded: Episode, replayed: Episode) -> list[CallComparison]:
+    """Each recorded call's result against the replayed one, paired by turn and position.
+
+    Sandbox paths differ between runs, so each episode's own workspace (and the
+    folder around it) is replaced by a placeholder before comparing.
+    """
+    old, new = _results_by_turn(recorded), _results_by_turn(replayed)
+    old_root, new_root = workspace_of(recorded), workspace_of(replayed)
+    comparisons = []
+    for turn, calls in enumerate(old):
+        for position, (call_id, name, content) in enumerate(calls):
+            other = new[turn][position][2] if turn < len(new) and position < len(new[turn]) else None
+            same = other is not None and _normal(content, old_root) == _normal(other, new_root)
+            comparisons.append(CallComparison(turn, call_id, name, same, content, other))
+    return comparisons
+
+
+def _results_by_turn(episode: Episode) -> list[list[tuple[str, str, str]]]:
+    results = {m.tool_call_id: m.content or "" for m in episode.messages if m.role == "tool"}
+    return [
+        [(call.id, call.name, results.get(call.id, "")) for call in m.tool_calls]
+        for m in episode.messages
+        if m.role == "assistant"
+    ]
+
+
+def _normal(text: str, workspace: str | None) -> str:
+    if not workspace:
+        return text
+    root = workspace.rsplit("/", 1)[0]
+    return text.replace(workspace, "<workspace>").replace(root, "<sandbox>")
