@@ -77,8 +77,8 @@ def test_every_runnable_oracle_passes_its_check() -> None:
         factory = SandboxFactory(SandboxConfig())
         failures = []
         for task in RUNNABLE:
-            episode = await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
-                                             model=ModelInfo(name="oracle"))  # fmt: skip
+            episode = (await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
+                                              model=ModelInfo(name="oracle"))).episode  # fmt: skip
             if episode.finish is not Finish.STOP or episode.outcome not in (Outcome.PASSED, Outcome.NONE):
                 failures.append(f"{task.spec.id}: {episode.finish.value} {episode.outcome.value} {episode.error}")
         return failures

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from trajforge.cli.common import fail
 from trajforge.dataset import ConfigSource, ConfigStats, LayoutError, Problem, compute_stats, discover
 from trajforge.dataset import validate as validate_sources
 
@@ -22,12 +23,11 @@ PathsArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
 
 
-def _sources(paths: list[Path], errors: Console) -> list[ConfigSource]:
+def _sources(paths: list[Path]) -> list[ConfigSource]:
     try:
         return discover(paths)
     except LayoutError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
 
 
 def _print_json(data: object) -> None:
@@ -43,7 +43,7 @@ def stats(paths: PathsArg, json: JsonOpt = False) -> None:
         unreadable.append(problem)
         errors.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
 
-    results = compute_stats(_sources(paths, errors), report)
+    results = compute_stats(_sources(paths), report)
     if json:
         _print_json({"configs": [r.to_dict() for r in results], "skipped": len(unreadable)})
     else:
@@ -91,7 +91,6 @@ def validate(
     json: JsonOpt = False,
 ) -> None:
     """Check every row against FORMAT.md; exit 1 when any row fails."""
-    errors = Console(stderr=True)
     shown: list[Problem] = []
 
     def report(problem: Problem) -> None:
@@ -100,7 +99,7 @@ def validate(
             if not json:
                 print(problem, flush=False)
 
-    summary = validate_sources(_sources(paths, errors), report)
+    summary = validate_sources(_sources(paths), report)
     if json:
         _print_json(
             {

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from trajforge.cli.common import fail
 from trajforge.policy import ModelConfig
 from trajforge.runner import GenerateSettings, GenerateSummary, generate, recorded_counts, runnable
 from trajforge.sandbox import SandboxConfig, SandboxUnavailable
@@ -37,11 +38,6 @@ def generate_command(
 ) -> None:
     """Generate episodes over tasks (sequentially; resumes what OUT already holds)."""
     errors = Console(stderr=True)
-
-    def fail(message: str) -> typer.Exit:
-        errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-        return typer.Exit(2)
-
     if policy not in ("oracle", "model"):
         raise fail(f"--policy must be oracle or model, not {policy!r}")
     if policy == "model" and not (endpoint and model):

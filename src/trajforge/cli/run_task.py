@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from pydantic import ValidationError
 
-from trajforge.agent import EpisodeLimits
+from trajforge.cli.common import fail
 from trajforge.policy import ModelConfig
 from trajforge.runner import run_single
 from trajforge.sandbox import SandboxConfig, SandboxUnavailable
-from trajforge.tasks import taxonomy_problem
+from trajforge.tasks import TaskLimits, TaskSpec, taxonomy_problem
 from trajforge.tools import UnknownToolset, parse_toolsets
-from trajforge.trace import TaskRef
 
 
 def run_task(
@@ -44,12 +43,6 @@ def run_task(
     keep_workspace: Annotated[bool, typer.Option(help="Keep the workspace after the episode.")] = False,
 ) -> None:
     """Run one episode with real tools in a sandbox; write its record and its row."""
-    errors = Console(stderr=True)
-
-    def fail(message: str) -> typer.Exit:
-        errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-        return typer.Exit(2)
-
     problem = taxonomy_problem(category, subcategory)
     if problem:
         raise fail(problem)
@@ -72,13 +65,20 @@ def run_task(
         extra_body=body,
         reasoning_fields=tuple(reasoning_field or ("reasoning", "reasoning_content")),
     )
-    task = TaskRef("adhoc", category, subcategory, prompt)
-    sandbox = SandboxConfig(backend=backend, keep_workspace=keep_workspace)  # type: ignore[arg-type]
-    limits = EpisodeLimits(max_turns=max_turns, wall_seconds=wall_seconds)
     try:
-        result = asyncio.run(
-            run_single(task, names, model_config, sandbox, limits, out, config or model.rstrip("/").split("/")[-1])
+        spec = TaskSpec(
+            id="adhoc",
+            category=category,
+            subcategory=subcategory,
+            prompt=prompt,
+            toolsets=names,
+            limits=TaskLimits(max_turns=max_turns, wall_seconds=wall_seconds),
         )
+    except ValidationError as exc:
+        raise fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    sandbox = SandboxConfig(backend=backend, keep_workspace=keep_workspace)  # type: ignore[arg-type]
+    try:
+        result = asyncio.run(run_single(spec, model_config, sandbox, out, config or model.rstrip("/").split("/")[-1]))
     except SandboxUnavailable as exc:
         raise fail(str(exc)) from None
     episode = result.episode

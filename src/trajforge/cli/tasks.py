@@ -117,8 +117,8 @@ async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig) -> list[
             continue
         played += 1
         try:
-            episode = await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
-                                             model=ModelInfo(name="oracle"))  # fmt: skip
+            episode = (await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
+                                              model=ModelInfo(name="oracle"))).episode  # fmt: skip
         except EnvironmentSetupError as exc:
             failures.append(f"{task.spec.id}: setup failed: {exc}")
             print(f"FAIL {task.spec.id}: setup failed", flush=True)

@@ -16,11 +16,11 @@ import orjson
 
 from trajforge.agent.environment import EnvironmentSetupError
 from trajforge.policy import ModelConfig, OpenAIPolicy, Policy
-from trajforge.runner.records import append_line
+from trajforge.runner.records import write_episode
 from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import LoadedTask
-from trajforge.trace import ModelInfo, RenderError, render, to_record
+from trajforge.trace import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ async def generate(
     done = recorded_counts(summary.records)
     factory = SandboxFactory(settings.sandbox)
     shared = OpenAIPolicy(settings.model) if settings.model else None
-    info = _model_info(settings.model)
+    info = model_info(settings.model)
     try:
         for task in tasks:
             spec = task.spec
@@ -82,7 +82,7 @@ async def generate(
             for _ in range(done[spec.id], settings.repeat):
                 policy: Policy = shared or oracle_policy(spec)
                 try:
-                    episode = await run_task_episode(
+                    ran = await run_task_episode(
                         task, factory, policy, config=settings.config, model=info,
                         secrets=(settings.model.api_key,) if settings.model else (),
                     )  # fmt: skip
@@ -90,10 +90,8 @@ async def generate(
                     summary.setup_failed.append(str(exc).splitlines()[0])
                     on_episode(spec.id, "setup failed")
                     break
-                append_line(summary.records, to_record(episode))
-                try:
-                    append_line(summary.rows, render(episode))
-                except RenderError:
+                episode = ran.episode
+                if write_episode(episode, summary.records, summary.rows):
                     summary.unrenderable.append(spec.id)
                 summary.ran += 1
                 summary.finishes[episode.finish.value] += 1
@@ -106,7 +104,8 @@ async def generate(
     return summary
 
 
-def _model_info(model: ModelConfig | None) -> ModelInfo:
+def model_info(model: ModelConfig | None) -> ModelInfo:
+    """What the record says about the model (the oracle when there is none)."""
     if model is None:
         return ModelInfo(name="oracle", endpoint="", sampling={})
     return ModelInfo(name=model.model, endpoint=model.endpoint, sampling=model.sampling())

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from trajforge.trace import Episode, RenderError, render, to_record
+
 
 def append_line(path: Path, record: dict[str, Any]) -> None:
     """Append `record` as one JSON line and fsync, so a crash leaves at most a partial last line."""
@@ -19,3 +21,14 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_episode(episode: Episode, records: Path, rows: Path) -> str | None:
+    """Append the episode's record, then its row; returns why no row was written, or None."""
+    append_line(records, to_record(episode))
+    try:
+        row = render(episode)
+    except RenderError as exc:
+        return str(exc)
+    append_line(rows, row)
+    return None

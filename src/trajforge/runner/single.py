@@ -1,16 +1,17 @@
-"""One episode end to end: sandbox, toolbox, policy, loop, and the files it is written to."""
+"""One ad-hoc episode (a prompt, no fixtures) against a served model, written to a folder."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.policy import ModelConfig, OpenAIPolicy
-from trajforge.runner.records import append_line
+from trajforge.runner.generate import model_info
+from trajforge.runner.records import write_episode
+from trajforge.runner.task_episode import run_task_episode
 from trajforge.sandbox import SandboxConfig, SandboxFactory
-from trajforge.tools import Redactor, ToolContext, build_toolbox
-from trajforge.trace import Episode, ModelInfo, RenderError, TaskRef, render, to_record
+from trajforge.tasks import LoadedTask, TaskSpec
+from trajforge.trace import Episode
 
 
 @dataclass
@@ -26,32 +27,17 @@ class SingleRun:
     row_error: str | None = None
 
 
-async def run_single(
-    task: TaskRef,
-    toolsets: list[str],
-    model: ModelConfig,
-    sandbox: SandboxConfig,
-    limits: EpisodeLimits,
-    out: Path,
-    config: str,
-) -> SingleRun:
-    """Run `task` once and append its record to OUT/episodes.jsonl and its row to OUT/rows.jsonl."""
-    factory = SandboxFactory(sandbox)
-    box = await factory.create()
+async def run_single(spec: TaskSpec, model: ModelConfig, sandbox: SandboxConfig, out: Path, config: str) -> SingleRun:
+    """Run `spec` once and append its record to OUT/episodes.jsonl and its row to OUT/rows.jsonl."""
     policy = OpenAIPolicy(model)
     try:
-        toolbox = build_toolbox(toolsets, ToolContext(box, Redactor([model.api_key])))
-        info = ModelInfo(name=model.model, endpoint=model.endpoint, sampling=model.sampling())
-        episode = await run_episode(task, policy, toolbox, box, limits, config=config, model=info)
+        ran = await run_task_episode(
+            LoadedTask(spec, out / "adhoc.yaml"), SandboxFactory(sandbox), policy,
+            config=config, model=model_info(model), secrets=(model.api_key,),
+        )  # fmt: skip
     finally:
         await policy.close()
-        await box.close()
-    record_path = out / "episodes.jsonl"
-    append_line(record_path, to_record(episode))
-    try:
-        row = render(episode)
-    except RenderError as exc:
-        return SingleRun(episode, box.info.backend, box.workspace, record_path, None, str(exc))
-    row_path = out / "rows.jsonl"
-    append_line(row_path, row)
-    return SingleRun(episode, box.info.backend, box.workspace, record_path, row_path)
+    records, rows = out / "episodes.jsonl", out / "rows.jsonl"
+    row_error = write_episode(ran.episode, records, rows)
+    return SingleRun(ran.episode, ran.sandbox.backend, ran.sandbox.workspace, records,
+                     None if row_error else rows, row_error)  # fmt: skip

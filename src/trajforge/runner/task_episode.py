@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.environment import TaskEnvironment
 from trajforge.policy import OraclePolicy, Policy, ScriptedTurn
-from trajforge.sandbox import SandboxFactory
+from trajforge.sandbox import SandboxFactory, SandboxInfo
 from trajforge.tasks import LoadedTask, TaskSpec
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
 from trajforge.trace import Episode, ModelInfo, TaskRef
+
+
+@dataclass(frozen=True)
+class TaskEpisode:
+    """An episode of a task and the sandbox it ran in (removed by now, unless kept)."""
+
+    episode: Episode
+    sandbox: SandboxInfo
 
 
 def runnable(spec: TaskSpec) -> bool:
@@ -35,7 +45,7 @@ async def run_task_episode(
     config: str,
     model: ModelInfo,
     secrets: tuple[str, ...] = (),
-) -> Episode:
+) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
     Raises EnvironmentSetupError when the fixtures cannot be laid out.
@@ -49,6 +59,6 @@ async def run_task_episode(
             limits = EpisodeLimits(max_turns=spec.limits.max_turns, wall_seconds=spec.limits.wall_seconds)
             episode = await run_episode(ref, policy, toolbox, box, limits, config=config, model=model)
             episode.outcome, _ = await environment.check()
-            return episode
+            return TaskEpisode(episode, box.info)
     finally:
         await box.close()
