@@ -30,6 +30,12 @@ tasks:
 """
 
 
+def records(out: Path, config: str) -> list[dict[str, object]]:
+    """Every record of a config in a run folder, over all its ledger files."""
+    files = sorted((out / "runs" / config).glob("episodes-*.jsonl"))
+    return [json.loads(line) for file in files for line in file.read_text().splitlines()]
+
+
 def test_tasks_list_and_show() -> None:
     listed = run("tasks", "list", "--json")
     assert listed.returncode == 0
@@ -50,14 +56,14 @@ def test_generate_with_the_oracle_resumes_and_validates(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
     assert first.returncode == 0, first.stderr
-    records = (out / "runs" / "oracle" / "episodes.jsonl").read_text().splitlines()
-    assert len(records) == 1
-    record = json.loads(records[0])
+    recorded = records(out, "oracle")
+    assert len(recorded) == 1
+    record = recorded[0]
     assert (record["task"]["id"], record["finish"], record["outcome"]) == ("hello-file", "stop", "passed")
     assert "not runnable now" in first.stdout
     again = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
     assert again.returncode == 0
-    assert len((out / "runs" / "oracle" / "episodes.jsonl").read_text().splitlines()) == 1  # resumed, nothing rerun
+    assert len(records(out, "oracle")) == 1  # resumed, nothing rerun
     assert run("validate", out / "rows").returncode == 0
     stats = json.loads(run("stats", out / "rows", "--json").stdout)
     assert stats["configs"][0]["config"] == "oracle" and stats["configs"][0]["samples"] == 1
@@ -74,7 +80,7 @@ def test_generate_with_a_served_model(tmp_path: Path) -> None:
         result = run("generate", "--tasks", spec, "--endpoint", server.url, "--model", "org/glm-test",
                      "--out", tmp_path / "out")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    record = json.loads((tmp_path / "out" / "runs" / "glm-test" / "episodes.jsonl").read_text())
+    (record,) = records(tmp_path / "out", "glm-test")
     assert (record["outcome"], record["model"]["name"], record["config"]) == ("passed", "org/glm-test", "glm-test")
     needs = run("generate", "--tasks", spec, "--out", tmp_path / "x")
     assert needs.returncode == 2 and "--policy model needs --endpoint and --model" in needs.stderr
@@ -85,13 +91,13 @@ def test_replay_reports_identical_and_tampered_results(tmp_path: Path) -> None:
     spec.write_text(SPEC)
     out = tmp_path / "out"
     assert run("generate", "--tasks", spec, "--policy", "oracle", "--out", out).returncode == 0
-    records = out / "runs" / "oracle" / "episodes.jsonl"
-    same = run("replay", records, "--tasks", spec)
+    ledger = next((out / "runs" / "oracle").glob("episodes-*.jsonl"))
+    same = run("replay", ledger, "--tasks", spec)
     assert same.returncode == 0, same.stdout
     assert "hello-file: 1/1 results identical" in same.stdout
-    rows = run("replay", out / "rows" / "oracle.jsonl", "--json")  # published rows replay too
+    rows = run("replay", out / "rows" / "oracle", "--json")  # published rows replay too
     assert rows.returncode == 0 and json.loads(rows.stdout)["same"] == 1
-    record = json.loads(records.read_text())
+    record = json.loads(ledger.read_text())
     tool = next(m for m in record["messages"] if m["role"] == "tool")
     tool["content"] = tool["content"].replace("hello.txt", "forged.txt")
     (tmp_path / "tampered.jsonl").write_text(json.dumps(record) + "\n")

@@ -11,7 +11,8 @@ import orjson
 import typer
 from rich.console import Console
 
-from trajforge.dataset import Problem, iter_rows
+from trajforge.cli.common import fail
+from trajforge.dataset import LayoutError, Problem, discover, iter_rows
 from trajforge.runner import replay_episode
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import load_tasks
@@ -38,7 +39,11 @@ def replay(
 
 def _episodes(paths: list[Path], errors: Console, limit: int | None) -> list[Episode]:
     found: list[Episode] = []
-    for path in paths:
+    try:
+        files = [file for source in discover(paths) for file in source.files]
+    except LayoutError as exc:
+        raise fail(str(exc)) from None
+    for path in files:
         for item in iter_rows(path):
             if isinstance(item, Problem):
                 errors.print(f"skipped: {item}", markup=False, highlight=False, soft_wrap=True)

@@ -12,7 +12,8 @@ import yaml
 ROW_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 # File names that say which split or shard a file is, not which config: the config
 # is then the folder's name (data/kimi/train-00000-of-00002.parquet is config kimi).
-_GENERIC_STEM = re.compile(r"^(train|test|validation|data|\d+)([-_]\d+(-of-\d+)?)?$")
+_GENERIC_STEM = re.compile(r"^(train|test|validation|data|\d+)([-_]\d+)*(-of-\d+)?$")
+NOT_ROWS = {"manifest.json"}  # a run folder's settings, beside its row files
 
 
 class LayoutError(ValueError):
@@ -61,7 +62,8 @@ def _discover_one(path: Path) -> Iterable[tuple[str, list[Path]]]:
     if declared is not None:
         return declared
     grouped: dict[str, list[Path]] = {}
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(ROW_SUFFIXES)):
+    found = (p for p in path.rglob("*") if p.is_file() and p.name.endswith(ROW_SUFFIXES) and p.name not in NOT_ROWS)
+    for file in sorted(found):
         grouped.setdefault(config_name(file), []).append(file)
     if not grouped:
         raise LayoutError(f"{path}: no dataset files ({', '.join(ROW_SUFFIXES)}) in this folder")

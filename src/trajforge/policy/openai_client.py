@@ -15,6 +15,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Recovery
+from trajforge.policy.endpoints import EndpointPool
 from trajforge.trace import Message, ToolCall, Usage
 
 _CONTEXT_WORDS = re.compile(
@@ -30,6 +31,8 @@ class ModelConfig:
     endpoint: str
     """Base URL of the OpenAI-compatible API, e.g. http://localhost:8000/v1."""
     model: str
+    more_endpoints: tuple[str, ...] = ()
+    """Other base URLs serving the same model; requests go to the least-loaded healthy one."""
     api_key: str = field(default="", repr=False)
     """Never logged, recorded or passed to tools."""
     temperature: float | None = None
@@ -44,6 +47,13 @@ class ModelConfig:
     max_retries: int = 6
     backoff_base: float = 0.5
     backoff_max: float = 30.0
+    rest_seconds: float = 30.0
+    """How long an endpoint that failed three requests in a row is left alone."""
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every base URL, the first one first."""
+        return [self.endpoint, *self.more_endpoints]
 
     def sampling(self) -> dict[str, Any]:
         """The sampling parameters that are set (what the record keeps)."""
@@ -71,32 +81,41 @@ class OpenAIPolicy:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self._client = openai.AsyncOpenAI(
-            base_url=config.endpoint, api_key=config.api_key or "EMPTY", max_retries=0, timeout=config.timeout
+        self.pool = EndpointPool(
+            config.endpoints,
+            lambda url: openai.AsyncOpenAI(
+                base_url=url, api_key=config.api_key or "EMPTY", max_retries=0, timeout=config.timeout
+            ),
+            rest_seconds=config.rest_seconds,
         )
 
     async def close(self) -> None:
         """Close the HTTP connections."""
-        await self._client.close()
+        await self.pool.close()
 
     async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
         """The next assistant turn; transient failures are retried with exponential backoff and jitter."""
         request = self._request(messages, tools)
         started = time.perf_counter()
         for attempt in range(self.config.max_retries + 1):
+            endpoint = self.pool.acquire()
+            recovery: Recovery | None = None
             try:
                 # post() with our own body, not chat.completions.create(): create() walks every
                 # message through the SDK's type transform, ~30 ms per call at 40 messages.
-                response = await self._client.post("/chat/completions", body=request, cast_to=ChatCompletion)
-                break
+                response = await endpoint.client.post("/chat/completions", body=request, cast_to=ChatCompletion)
             except openai.OpenAIError as exc:
-                recovery = classify(exc)
-                if recovery is Recovery.END_CONTEXT:
-                    raise ContextLengthExceeded(_describe(exc)) from None
-                if recovery is Recovery.END_ERROR or attempt == self.config.max_retries:
-                    raise ModelError(_describe(exc)) from None
-                delay = min(self.config.backoff_max, self.config.backoff_base * 2**attempt)
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                recovery, failure = classify(exc), _describe(exc)
+            finally:  # also when cancelled mid-request: the endpoint's load must come back down
+                self.pool.release(endpoint, ok=recovery is not Recovery.RETRY)
+            if recovery is None:
+                break
+            if recovery is Recovery.END_CONTEXT:
+                raise ContextLengthExceeded(failure)
+            if recovery is Recovery.END_ERROR or attempt == self.config.max_retries:
+                raise ModelError(failure)
+            delay = min(self.config.backoff_max, self.config.backoff_base * 2**attempt)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         if not response.choices:
             raise ModelError("the response has no choices")
         message = parse_message(response.choices[0].message)

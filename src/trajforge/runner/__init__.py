@@ -1,6 +1,7 @@
 """Running episodes and writing their records."""
 
-from trajforge.runner.generate import GenerateSettings, GenerateSummary, generate, model_info, recorded_counts
+from trajforge.runner.generate import GenerateSettings, GenerateSummary, generate, model_info, plan
+from trajforge.runner.ledger import Ledger, cut_partial_line, episode_id
 from trajforge.runner.records import append_line, write_episode
 from trajforge.runner.replay import replay_episode
 from trajforge.runner.single import SingleRun, run_single
@@ -9,13 +10,16 @@ from trajforge.runner.task_episode import TaskEpisode, oracle_policy, run_task_e
 __all__ = [
     "GenerateSettings",
     "GenerateSummary",
+    "Ledger",
     "SingleRun",
     "TaskEpisode",
     "append_line",
+    "cut_partial_line",
+    "episode_id",
     "generate",
     "model_info",
     "oracle_policy",
-    "recorded_counts",
+    "plan",
     "replay_episode",
     "run_single",
     "run_task_episode",

@@ -45,6 +45,7 @@ async def run_task_episode(
     config: str,
     model: ModelInfo,
     secrets: tuple[str, ...] = (),
+    episode_id: str | None = None,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
@@ -57,7 +58,9 @@ async def run_task_episode(
             toolbox = build_toolbox(spec.toolsets, ToolContext(box, Redactor(secrets)))
             ref = TaskRef(spec.id, spec.category, spec.subcategory, environment.prompt)
             limits = EpisodeLimits(max_turns=spec.limits.max_turns, wall_seconds=spec.limits.wall_seconds)
-            episode = await run_episode(ref, policy, toolbox, box, limits, config=config, model=model)
+            episode = await run_episode(
+                ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model
+            )
             episode.outcome, _ = await environment.check()
             return TaskEpisode(episode, box.info)
     finally:
