@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -86,6 +89,7 @@ class SandboxFactory:
 
     async def create(self) -> Sandbox:
         """A fresh sandbox: new workspace, new HOME, its own uid where possible."""
+        _watch_children_with_pidfd()
         backend = await self.backend()
         uid = allocate_uid()
         root, workspace, home = ProcessSandbox.make_root(self.config.parent, uid)
@@ -119,3 +123,22 @@ async def _bwrap_problem() -> str | None:
         return None
     finally:
         await probe.close()
+
+
+def _watch_children_with_pidfd() -> None:
+    """On Python 3.11, learn of exited commands through pidfds rather than a thread per process.
+
+    3.11's default child watcher starts and joins a thread for every command,
+    which costs the event loop over a millisecond per command under load
+    (measured); 3.12 uses pidfds by itself, so this only acts on 3.11.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(asyncio, "PidfdChildWatcher"):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        current = asyncio.get_child_watcher()
+        if isinstance(current, asyncio.PidfdChildWatcher):
+            return
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(asyncio.get_running_loop())
+        asyncio.set_child_watcher(watcher)
