@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from trajforge.agent import EpisodeLimits, run_episode
@@ -33,7 +32,6 @@ async def episode_against(
     limits: EpisodeLimits | None = None,
     api_key: str = "",
     timeout: float = 30.0,
-    prepare: Callable[[Any], None] | None = None,
     **model: Any,
 ) -> Episode:
     """One episode against `server` in a fresh sandbox of `backend`, closed afterwards."""
@@ -42,8 +40,6 @@ async def episode_against(
     factory = SandboxFactory(SandboxConfig(backend=backend))  # type: ignore[arg-type]
     sandbox = await factory.create()
     try:
-        if prepare:
-            prepare(sandbox)
         toolbox = build_toolbox(toolsets, ToolContext(sandbox, Redactor([api_key])))
         return await run_episode(TASK, policy, toolbox, sandbox, limits or EpisodeLimits(max_turns=10))
     finally:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from trajforge.runner.records import append_line
-from trajforge.trace import Episode, RenderError, render, to_record
+from trajforge.runner.records import write_episode
+from trajforge.trace import Episode
 
 
 def episode_id(config: str, task_id: str, repeat: int) -> str:
@@ -93,10 +93,4 @@ class Ledger:
         if self._records is None or self._rows is None:
             self.open_writer()
         assert self._records is not None and self._rows is not None
-        append_line(self._records, to_record(episode))
-        try:
-            row = render(episode)
-        except RenderError as exc:
-            return str(exc)
-        append_line(self._rows, row)
-        return None
+        return write_episode(episode, self._records, self._rows)

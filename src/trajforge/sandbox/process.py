@@ -19,7 +19,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
@@ -243,8 +243,3 @@ class _CappedOutput:
             return head + self._tail.decode("utf-8", errors="replace")
         tail = self._tail.decode("utf-8", errors="replace")
         return f"{head}\n[... {self.omitted} bytes of output omitted ...]\n{tail}"
-
-
-def argv_repr(argv: Sequence[str]) -> str:
-    """A shell-quoted command line, for messages."""
-    return " ".join(shlex.quote(a) for a in argv)
