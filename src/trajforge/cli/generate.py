@@ -19,7 +19,7 @@ from rich.table import Table
 
 from trajforge.cli.common import fail
 from trajforge.policy import ModelConfig
-from trajforge.runner import GenerateSettings, GenerateSummary, Ledger, generate
+from trajforge.runner import GenerateSettings, GenerateSummary, Ledger, RayOptions, generate, generate_on_ray
 from trajforge.sandbox import SandboxConfig, SandboxUnavailable
 from trajforge.tasks import load_tasks
 
@@ -50,12 +50,19 @@ def generate_command(
     extra_body: Annotated[str, typer.Option(help="JSON sent as is with every request.")] = "",
     run_file: Annotated[Path | None, typer.Option("--run", help="A YAML file of these options (flags win).")] = None,
     quiet: Annotated[bool, typer.Option(help="A log line per episode instead of the progress bar.")] = False,
+    backend: Annotated[
+        str, typer.Option(help="local (one asyncio process) or ray (shares over a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    ray_workers: Annotated[int, typer.Option(min=1, help="Ray shares, one CPU each.")] = 2,
 ) -> None:
     """Generate episodes over tasks; Ctrl-C once lets running episodes finish, twice stops at once."""
     given = {k: v for k, v in locals().items() if k != "run_file"}
     options = _merge_run_file(run_file, given)
     if options["out"] is None:
         raise fail("--out is required (or `out:` in the run file)")
+    if options["backend"] not in ("local", "ray"):
+        raise fail(f"--backend must be local or ray, not {options['backend']!r}")
     if options["policy"] not in ("oracle", "model"):
         raise fail(f"--policy must be oracle or model, not {options['policy']!r}")
     endpoints = list(options["endpoint"] or [])
@@ -71,7 +78,13 @@ def generate_command(
     chosen = [t for t in load.tasks if not options["category"] or t.spec.category in options["category"]]
     _write_manifest(ledger.records_dir / "manifest.json", settings, options)
     try:
-        summary = asyncio.run(_run(chosen, settings, Path(settings.out), quiet=options["quiet"]))
+        if options["backend"] == "ray":
+            Console(stderr=True).print(f"running on Ray in {options['ray_workers']} shares", highlight=False)
+            ray_options = RayOptions(options["ray_address"], options["ray_workers"])
+            sources = [str(s) for s in options["tasks"] or ["builtin"]]
+            summary = generate_on_ray(sources, [t.spec.id for t in chosen], settings, ray_options)
+        else:
+            summary = asyncio.run(_run(chosen, settings, Path(settings.out), quiet=options["quiet"]))
     except SandboxUnavailable as exc:
         raise fail(str(exc)) from None
     _report(summary)
@@ -90,7 +103,8 @@ def _merge_run_file(run_file: Path | None, given: dict[str, Any]) -> dict[str, A
     unknown = sorted(set(data) - set(given))
     if unknown:
         raise fail(f"{run_file}: unknown option(s) {', '.join(unknown)}")
-    defaults = {"policy": "model", "repeat": 1, "concurrency": 0, "resume": True, "sandbox": "auto", "quiet": False}
+    defaults = {"policy": "model", "repeat": 1, "concurrency": 0, "resume": True, "sandbox": "auto", "quiet": False,
+                "backend": "local", "ray_workers": 2}  # fmt: skip
     merged = dict(given)
     for key, value in data.items():
         if given[key] in (None, "", [], defaults.get(key)):  # not set on the command line
