@@ -21,6 +21,7 @@ app.command("validate")(datasets.validate)
 app.command("run-task")(run_task.run_task)
 app.command("generate")(generate.generate_command)
 app.command("replay")(replay.replay)
+app.command("publish")(datasets.publish_command)
 app.add_typer(tasks.app, name="tasks")
 
 
