@@ -76,9 +76,9 @@ class TaskEnvironment:
 
     async def _prepare(self) -> None:
         fixtures = self.task.spec.fixtures
-        self._write(self.sandbox.info.home / ".gitconfig", _GITCONFIG)
+        self.sandbox.write_text(self.sandbox.info.home / ".gitconfig", _GITCONFIG)
         for path, text in fixtures.files.items():
-            self._write(self.sandbox.resolve(path), text)
+            self.sandbox.write_text(self.sandbox.resolve(path), text)
         for folder, destination in fixtures.folders.items():
             self._copy_folder(folder, self.sandbox.resolve(destination))
         for number, repo in enumerate(fixtures.git):
@@ -95,14 +95,6 @@ class TaskEnvironment:
                 f"task {self.task.spec.id}: no fixture folder {name!r} in {self.task.fixture_root}"
             )
         return path
-
-    def _write(self, target: Path, text: str) -> None:
-        for folder in reversed(target.parents):
-            if not folder.exists():
-                folder.mkdir()
-                self.sandbox.adopt(folder)
-        target.write_text(text, encoding="utf-8")
-        self.sandbox.adopt(target)
 
     def _copy_folder(self, name: str, destination: Path) -> None:
         shutil.copytree(self._fixture(name), destination, dirs_exist_ok=True, symlinks=True)
@@ -146,7 +138,7 @@ class TaskEnvironment:
                 if text is None:
                     file.unlink(missing_ok=True)
                 else:
-                    self._write(file, text)
+                    self.sandbox.write_text(file, text)
             # Fixed dates: the same task always builds the same history.
             date = f"2026-01-{index % 28 + 1:02d}T{10 + number}:00:00+00:00"
             await self._run(
@@ -183,7 +175,7 @@ class TaskEnvironment:
         spec = self.task.spec
         if spec.check_python:
             program = self.sandbox.info.home / ".trajforge" / "check.py"
-            self._write(program, spec.check_python)
+            self.sandbox.write_text(program, spec.check_python)
             command = f"python3 {shlex.quote(str(program))}"
         elif spec.check:
             command = spec.check

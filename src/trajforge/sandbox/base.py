@@ -122,3 +122,12 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     def adopt(self, path: Path) -> None:
         """Give a file the host created in the workspace to the sandbox's user."""
+
+    def write_text(self, target: Path, text: str) -> None:
+        """Write `target` from the host, creating missing folders, all owned by the sandbox's user."""
+        for folder in reversed(target.parents):
+            if not folder.exists():
+                folder.mkdir()
+                self.adopt(folder)
+        target.write_text(text, encoding="utf-8")
+        self.adopt(target)

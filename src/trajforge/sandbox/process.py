@@ -115,8 +115,7 @@ class ProcessSandbox(Sandbox):
         # The command goes in a file the wrapper reads and evals: no quoting to get wrong,
         # and a syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
         command = self._state / f"command-{next(self._calls)}.sh"
-        command.write_text(request.command + "\n")
-        self.adopt(command)
+        self.write_text(command, request.command + "\n")
         started = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
             *identity_argv(self.info.uid),

@@ -22,8 +22,7 @@ async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
     home = ctx.sandbox.info.home / ".trajforge"
     name = uuid.uuid4().hex[:12]
     source, errors = home / f"code-{name}.py", home / f"code-{name}.err"
-    source.write_text(code, encoding="utf-8")
-    ctx.sandbox.adopt(source)
+    ctx.sandbox.write_text(source, code)
     limit = max(1, min(timeout, MAX_TIMEOUT))
     try:
         command = f"python3 {shlex.quote(str(source))} 2> {shlex.quote(str(errors))}"

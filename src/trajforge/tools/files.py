@@ -64,17 +64,8 @@ async def write_file(ctx: ToolContext, path: str, content: str) -> str:
     target = _inside(ctx, path)
     if target.is_dir():
         raise ToolError(f"{path} is a directory")
-    _make_parents(ctx, target)
-    target.write_text(content, encoding="utf-8")
-    ctx.sandbox.adopt(target)
+    ctx.sandbox.write_text(target, content)
     return dumps({"path": _relative(ctx, target), "bytes": len(content.encode("utf-8"))})
-
-
-def _make_parents(ctx: ToolContext, target: Path) -> None:
-    missing = [p for p in reversed(target.parents) if not p.exists()]
-    for folder in missing:
-        folder.mkdir()
-        ctx.sandbox.adopt(folder)
 
 
 @tool("file")
