@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from trajforge.agent import EpisodeLimits, run_episode
@@ -52,3 +54,9 @@ def run(server_script: list[Reply], backend: str = "local", **kwargs: Any) -> tu
     with ScriptedServer(server_script) as server:
         episode = asyncio.run(episode_against(server, backend, **kwargs))
     return episode, server
+
+
+def ledger_records(out: Path, config: str) -> list[dict[str, Any]]:
+    """Every record of a config in a run folder, over all its ledger files (each line must be whole JSON)."""
+    files = sorted((out / "runs" / config).glob("episodes-*.jsonl"))
+    return [json.loads(line) for file in files for line in file.read_text().splitlines()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .harness import ledger_records
 from .scripted_server import ScriptedServer, call, reply
 from .test_cli import run
 
@@ -30,12 +31,6 @@ tasks:
 """
 
 
-def records(out: Path, config: str) -> list[dict[str, object]]:
-    """Every record of a config in a run folder, over all its ledger files."""
-    files = sorted((out / "runs" / config).glob("episodes-*.jsonl"))
-    return [json.loads(line) for file in files for line in file.read_text().splitlines()]
-
-
 def test_tasks_list_and_show() -> None:
     listed = run("tasks", "list", "--json")
     assert listed.returncode == 0
@@ -56,14 +51,14 @@ def test_generate_with_the_oracle_resumes_and_validates(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
     assert first.returncode == 0, first.stderr
-    recorded = records(out, "oracle")
+    recorded = ledger_records(out, "oracle")
     assert len(recorded) == 1
     record = recorded[0]
     assert (record["task"]["id"], record["finish"], record["outcome"]) == ("hello-file", "stop", "passed")
     assert "not runnable now" in first.stdout
     again = run("generate", "--tasks", spec, "--policy", "oracle", "--out", out)
     assert again.returncode == 0
-    assert len(records(out, "oracle")) == 1  # resumed, nothing rerun
+    assert len(ledger_records(out, "oracle")) == 1  # resumed, nothing rerun
     assert run("validate", out / "rows").returncode == 0
     stats = json.loads(run("stats", out / "rows", "--json").stdout)
     assert stats["configs"][0]["config"] == "oracle" and stats["configs"][0]["samples"] == 1
@@ -80,7 +75,7 @@ def test_generate_with_a_served_model(tmp_path: Path) -> None:
         result = run("generate", "--tasks", spec, "--endpoint", server.url, "--model", "org/glm-test",
                      "--out", tmp_path / "out")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (record,) = records(tmp_path / "out", "glm-test")
+    (record,) = ledger_records(tmp_path / "out", "glm-test")
     assert (record["outcome"], record["model"]["name"], record["config"]) == ("passed", "org/glm-test", "glm-test")
     needs = run("generate", "--tasks", spec, "--out", tmp_path / "x")
     assert needs.returncode == 2 and "--policy model needs --endpoint and --model" in needs.stderr

@@ -19,6 +19,7 @@ from trajforge.runner import GenerateSettings, generate
 from trajforge.sandbox import SandboxConfig
 from trajforge.tasks import load_tasks
 
+from .harness import ledger_records
 from .scripted_server import Reply, ScriptedServer, call, looping_script, reply
 
 SCRIPT = Path(sys.executable).parent / "trajforge"
@@ -35,13 +36,6 @@ def _spec(tmp_path: Path, count: int) -> Path:
     return path
 
 
-def _ledger(out: Path, config: str) -> list[dict[str, Any]]:
-    lines = [
-        line for f in sorted((out / "runs" / config).glob("episodes-*.jsonl")) for line in f.read_text().splitlines()
-    ]
-    return [json.loads(line) for line in lines]  # every line must be whole JSON
-
-
 def test_kill_9_and_resume_five_times(tmp_path: Path) -> None:
     spec, out = _spec(tmp_path, 20), tmp_path / "out"
     argv = [str(SCRIPT), "generate", "--tasks", str(spec), "--repeat", "5", "--model", "m", "--out", str(out),
@@ -56,7 +50,7 @@ def test_kill_9_and_resume_five_times(tmp_path: Path) -> None:
             process.wait()
         finished = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
-    records = _ledger(out, "m")
+    records = ledger_records(out, "m")
     ids = [r["id"] for r in records]
     assert len(ids) == 100 and len(set(ids)) == 100
     assert Counter(r["task"]["id"] for r in records) == {f"job-{n:03d}": 5 for n in range(20)}
@@ -77,7 +71,7 @@ def test_ctrl_c_lets_running_episodes_finish(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert "finishing the episodes in flight" in stderr
-    records = _ledger(out, "m")
+    records = ledger_records(out, "m")
     assert 0 < len(records) < 30 and all(r["finish"] == "stop" for r in records)
 
 
@@ -111,7 +105,7 @@ def test_a_faulty_endpoint_loses_nothing(tmp_path: Path) -> None:
     tasks = load_tasks([_spec(tmp_path, 40)]).tasks
     with ScriptedServer(_faulty(11)) as server:
         summary = asyncio.run(generate(tasks, _settings(tmp_path / "out", server.url, concurrency=8)))
-    records = _ledger(tmp_path / "out", "m")
+    records = ledger_records(tmp_path / "out", "m")
     assert summary.ran == len(records) == 40 and len({r["id"] for r in records}) == 40
     finishes = Counter(r["finish"] for r in records)
     assert set(finishes) <= {"stop", "context_length", "model_error"} and finishes["stop"] >= 25
@@ -139,6 +133,6 @@ def test_the_run_completes_when_one_of_two_endpoints_goes_down(tmp_path: Path) -
 
         summary = asyncio.run(run_and_break())
         served_by_bad = len(bad.requests)
-    records = _ledger(tmp_path / "out", "m")
+    records = ledger_records(tmp_path / "out", "m")
     assert summary.ran == len(records) == 30 and all(r["finish"] == "stop" for r in records)
     assert served_by_bad > 0 and len(good.requests) > 0

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from .harness import ledger_records
 from .scripted_server import ScriptedServer, looping_script
 from .test_cli import run
-from .test_generate_reliability import _ledger, _spec
+from .test_generate_reliability import _spec
 
 pytest.importorskip("ray")
 
@@ -24,7 +25,7 @@ def test_generate_on_a_local_ray_instance(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         again = run(*argv)  # resumes: nothing left to do
     assert again.returncode == 0, again.stderr
-    records = _ledger(out, "m")
+    records = ledger_records(out, "m")
     assert len(records) == 12 and len({r["id"] for r in records}) == 12
     assert all(r["finish"] == "stop" for r in records)
     writers = {p.name.split("-")[2] for p in (out / "runs" / "m").glob("episodes-*.jsonl") if p.stat().st_size}
