@@ -15,7 +15,6 @@ from rich.table import Table
 from trajforge.cli.common import fail
 from trajforge.dataset import ConfigSource, ConfigStats, LayoutError, Problem, compute_stats, discover
 from trajforge.dataset import validate as validate_sources
-from trajforge.dataset.publish import publish
 
 PathsArg = Annotated[
     list[Path],
@@ -121,24 +120,3 @@ def validate(
         )
     if not summary.ok:
         raise typer.Exit(1)
-
-
-def publish_command(
-    runs: Annotated[
-        list[Path], typer.Argument(help="Run folders written by `trajforge generate`.", show_default=False)
-    ],
-    out: Annotated[Path, typer.Option(help="The dataset folder to write (data/<config>/ and README.md).")],
-    license: Annotated[str, typer.Option(help="License named in the card.")] = "apache-2.0",
-    pretty_name: Annotated[str, typer.Option(help="Dataset name in the card (default: the folder's name).")] = "",
-) -> None:
-    """Publish episode records as a Hugging Face dataset folder with Parquet shards and a card."""
-    report = publish(runs, out, license=license, pretty_name=pretty_name)
-    errors = Console(stderr=True)
-    for problem in report.problems:
-        errors.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
-    if not report.kept:
-        raise fail("no episode kept: nothing to publish (see `trajforge stats` / the run folders)", 1)
-    for config, kept in sorted(report.kept.items()):
-        dropped = sum(report.dropped.get(config, {}).values())
-        print(f"{config}: {kept} rows published, {dropped} dropped")
-    print(f"dataset: {out} (load with datasets.load_dataset({str(out)!r}, CONFIG, split='train'))")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trajforge import __version__
-from trajforge.cli import datasets, generate, replay, run_task, tasks
+from trajforge.cli import curation, datasets, generate, replay, run_task, tasks
 
 app = typer.Typer(
     name="trajforge",
@@ -21,7 +21,11 @@ app.command("validate")(datasets.validate)
 app.command("run-task")(run_task.run_task)
 app.command("generate")(generate.generate_command)
 app.command("replay")(replay.replay)
-app.command("publish")(datasets.publish_command)
+app.command("curate")(curation.curate_command)
+app.command("publish")(curation.publish_command)
+app.command("export")(curation.export_command)
+app.command("import")(curation.import_command)
+app.command("push")(curation.push_command)
 app.add_typer(tasks.app, name="tasks")
 
 

@@ -1,6 +1,5 @@
 """The tool registry and every tool; results, truncation and redaction."""
 
-from trajforge.tools.redact import Redactor
 from trajforge.tools.registry import Tool, Toolbox, ToolContext, ToolError, argument_problem, tool
 from trajforge.tools.toolsets import (
     TOOLSETS,
@@ -9,6 +8,7 @@ from trajforge.tools.toolsets import (
     parse_toolsets,
     tools_of,
 )
+from trajforge.trace.secrets import Redactor
 from trajforge.trace.toolsets import DEFAULT_TOOLSETS
 
 __all__ = [

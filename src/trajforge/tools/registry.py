@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trajforge.sandbox import Sandbox, SandboxError
-from trajforge.tools.redact import Redactor
 from trajforge.trace import Flag, ToolCall, ToolResult
+from trajforge.trace.secrets import Redactor
 from trajforge.trace.turns import dumps
 
 Handler = Callable[..., Awaitable[str]]

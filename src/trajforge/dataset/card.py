@@ -1,0 +1,189 @@
+"""The dataset card (README.md): YAML front matter with `configs:`, then the reference card's sections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from trajforge.dataset.curate import ConfigReport
+from trajforge.dataset.filters import FILTERS, CurationSettings
+from trajforge.dataset.stats import ConfigStats
+from trajforge.trace import COLUMNS
+
+
+@dataclass
+class CardInput:
+    """Everything the card shows."""
+
+    pretty_name: str
+    license: str
+    stats: list[ConfigStats]
+    reports: dict[str, ConfigReport]
+    settings: CurationSettings
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def card(data: CardInput) -> str:
+    """The README.md of a published dataset."""
+    stats, names = data.stats, [s.config for s in data.stats]
+    front = {
+        "license": data.license,
+        "pretty_name": data.pretty_name,
+        "task_categories": ["text-generation"],
+        "tags": ["agents", "tool-calling", "reasoning", "sharegpt", "trajforge"],
+        "size_categories": [_size_category(sum(s.samples for s in stats))],
+        "configs": [
+            {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/train-*.parquet"}]}
+            for name in names
+        ],
+    }
+    lines = [
+        "---",
+        yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        f"# {data.pretty_name}",
+        "",
+        "Multi-turn tool-calling trajectories for training AI agents, curated with trajforge: every",
+        "sample is an agent episode with `<think>` reasoning, `<tool_call>` invocations and",
+        "`<tool_response>` results from tools that ran.",
+        "",
+        "| Config | Model | Samples |",
+        "|--------|-------|---------|",
+        *(f"| **{s.config}** | {_models(data.reports.get(s.config))} | {s.samples:,} |" for s in stats),
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        *(f'ds = load_dataset("{data.pretty_name}", "{name}", split="train")' for name in names),
+        "```",
+        "",
+        "## Schema",
+        "",
+        "| Field | Type | Description |",
+        "|-------|------|-------------|",
+        "| `id` | string | UUID of the episode |",
+        "| `conversations` | list | ShareGPT turns (`system`, `human`, `gpt`, `tool`) |",
+        "| `tools` | string | JSON tool definitions available to the agent |",
+        "| `category` | string | High-level task category |",
+        "| `subcategory` | string | Fine-grained task type |",
+        "| `task` | string | Task description (the first user message) |",
+        "",
+        *_statistics(data),
+        *_categories(stats),
+        *_generation(data, names),
+        *_curation(data),
+        f"Columns: {', '.join(COLUMNS)}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _table(header: str, names: list[str], rows: list[tuple[str, Callable[[str], str]]]) -> list[str]:
+    lines = [f"| {header} | " + " | ".join(names) + " |", "|---|" + "|".join("---:" for _ in names) + "|"]
+    lines += [f"| {label} | " + " | ".join(cell(name) for name in names) + " |" for label, cell in rows]
+    return [*lines, ""]
+
+
+def _statistics(data: CardInput) -> list[str]:
+    by_name = {s.config: s for s in data.stats}
+    names = list(by_name)
+    rows: list[tuple[str, Callable[[str], str]]] = [
+        ("Samples", lambda n: f"{by_name[n].samples:,}"),
+        ("Total turns", lambda n: f"{by_name[n].total_turns:,}"),
+        ("Total tool calls", lambda n: f"{by_name[n].total_tool_calls:,}"),
+        ("Avg turns per sample", lambda n: f"{by_name[n].avg_turns:.1f}"),
+        ("Avg tool calls per sample", lambda n: f"{by_name[n].avg_tool_calls:.1f}"),
+        ("Avg `<think>` depth (words)", lambda n: f"{by_name[n].avg_think_words:,.0f}"),
+    ]
+    if data.settings.tokenizer:
+        tokens = {n: (data.reports[n].tokens if n in data.reports else []) for n in names}
+        rows += [
+            ("Total tokens", lambda n: f"{sum(tokens[n]):,}"),
+            ("Avg tokens per sample", lambda n: f"{sum(tokens[n]) / len(tokens[n]):,.0f}" if tokens[n] else "-"),
+            ("Max tokens per sample", lambda n: f"{max(tokens[n]):,}" if tokens[n] else "-"),
+        ]
+    lines = ["## Statistics", "", *_table("Metric", names, rows)]
+    if data.settings.tokenizer:
+        lines += [f"Tokens are counted with the `{data.settings.tokenizer}` tokenizer over every turn's value.", ""]
+    return lines
+
+
+def _categories(stats: list[ConfigStats]) -> list[str]:
+    by_name = {s.config: s for s in stats}
+    categories = list(dict.fromkeys(name for s in stats for name, _ in s.categories_in_order()))
+
+    def count(category: str) -> Callable[[str], str]:
+        return lambda name: f"{by_name[name].categories.get(category, 0):,}"
+
+    rows = [(c, count(c)) for c in categories]
+    return ["## Categories", "", *_table("Category", list(by_name), rows)]
+
+
+# Generation settings worth showing, as `trajforge generate` records them in manifest.json.
+_MANIFEST_FIELDS = (
+    ("policy", "Policy"),
+    ("model", "Model"),
+    ("endpoint", "Endpoints"),
+    ("temperature", "Temperature"),
+    ("max_tokens", "Max tokens per call"),
+    ("extra_body", "Extra request body"),
+    ("sandbox", "Tool sandbox"),
+    ("tasks", "Tasks"),
+    ("repeat", "Episodes per task"),
+    ("concurrency", "Concurrency"),
+    ("backend", "Runner"),
+    ("written", "Started"),
+)
+
+
+def _generation(data: CardInput, names: list[str]) -> list[str]:
+    lines = ["## Generation", ""]
+    for name in names:
+        manifest = data.manifests.get(name)
+        lines.append(f"**{name}**" + (":" if manifest else ": no generation manifest (rows read from files)."))
+        if manifest:
+            lines += [""] + [
+                f"- {label}: {_value(manifest[key])}"
+                for key, label in _MANIFEST_FIELDS
+                if manifest.get(key) not in (None, "", [], {})
+            ]
+        lines.append("")
+    return lines
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"`{v}`" for v in value)
+    return f"`{value}`"
+
+
+def _curation(data: CardInput) -> list[str]:
+    """Every config curation read, with what each filter dropped (a config may have lost all its rows)."""
+    reports = data.reports
+    described = data.settings.described()
+    rows: list[tuple[str, Callable[[str], str]]] = [("Read", lambda n: f"{reports[n].read:,}")]
+
+    def dropped(name: str) -> Callable[[str], str]:
+        return lambda config: f"{reports[config].dropped.get(name, 0):,}"
+
+    rows += [(f"{f} ({described[f]})", dropped(f)) for f in FILTERS]
+    rows += [("Kept", lambda n: f"{reports[n].kept:,}"), ("Secrets replaced", lambda n: f"{reports[n].scrubbed:,}")]
+    intro = "Episodes each filter dropped, per config; an episode counts under the first filter it fails."
+    return ["## Curation", "", intro, "", *_table("Filter", sorted(reports), rows)]
+
+
+def _models(report: ConfigReport | None) -> str:
+    names = sorted(name for name in (report.models if report else {}) if name)
+    return ", ".join(names) or "-"
+
+
+def _size_category(total: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if total < limit:
+            return label
+    return "n>1M"

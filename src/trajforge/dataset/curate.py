@@ -1,0 +1,272 @@
+"""The curation pipeline: read episodes, filter, scrub, lay out, deduplicate; what publish and export run.
+
+Work is cut into pieces of files (`episodes.pieces`) and each piece is
+processed on its own (in worker processes when there are several cores):
+per-episode filters, the secret scrub, the row layout, the token count, the
+exact key and the MinHash signature. A worker spills its output to an Arrow
+file in a temporary folder and sends back only ids, keys and signatures, so
+the calling process never holds the dataset's text (it memory-maps the
+spilled files when writing). The comparisons between episodes (duplicate
+ids, exact and near duplicates) then run in one place, over each config's
+episodes in id order, so the result is the same whatever the number of
+workers, the files' order or the order generation wrote them in.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from trajforge.dataset import dedup, filters
+from trajforge.dataset.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
+from trajforge.dataset.formats import FORMATS, ExportOptions, json_bytes
+from trajforge.dataset.layout import ConfigSource
+from trajforge.dataset.parallel import default_workers
+from trajforge.dataset.schema import SCHEMA, Problem, rows_table
+from trajforge.dataset.scrub import scrub_episode
+from trajforge.dataset.tokens import TokenCounter
+from trajforge.trace import RenderError, render
+from trajforge.trace.secrets import Redactor
+
+ROWS = "rows"  # output: FORMAT.md rows as an Arrow table (publish); otherwise a FORMATS name, as JSON lines
+
+
+@dataclass
+class ConfigReport:
+    """What curation did to one config."""
+
+    config: str
+    read: int = 0  # lines or rows that were readable episodes or rows
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    scrubbed: int = 0  # secret replacements in kept episodes
+    models: Counter[str] = field(default_factory=Counter)
+    tokens: list[int] = field(default_factory=list)  # per kept row, with a tokenizer
+
+    def merge(self, other: ConfigReport) -> None:
+        """Add the counts of another share of the same config."""
+        self.read += other.read
+        self.dropped.update(other.dropped)
+        self.scrubbed += other.scrubbed
+        self.models.update(other.models)
+
+
+@dataclass
+class Curated:
+    """One config's output and report; `kept` indexes `table` in id order."""
+
+    report: ConfigReport
+    table: pa.Table  # ROWS output: SCHEMA; other outputs: one `json` column
+    kept: list[int]
+
+    def batches(self, rows: int) -> Iterator[pa.Table]:
+        """The kept rows in id order, `rows` at a time."""
+        for start in range(0, len(self.kept), rows):
+            yield self.table.take(pa.array(self.kept[start : start + rows], type=pa.int64()))
+
+
+@dataclass
+class CurationResult:
+    """Every config's output, and the lines or files that could not be read.
+
+    The output lives in a temporary folder until `close()` (or the end of a
+    `with` block).
+    """
+
+    configs: list[Curated]
+    problems: list[Problem]
+    settings: filters.CurationSettings
+    sources: list[ConfigSource]
+    spill: tempfile.TemporaryDirectory[str]
+
+    def close(self) -> None:
+        """Remove the spilled output."""
+        for curated in self.configs:
+            curated.table = curated.table.slice(0, 0)
+        self.spill.cleanup()
+
+    def __enter__(self) -> CurationResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class _PieceResult:
+    config: str
+    report: ConfigReport
+    ids: list[str]
+    keys: list[bytes]
+    signatures: np.ndarray | None
+    tokens: list[int]
+    spilled: str
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class _Job:
+    config: str
+    piece: Piece
+    settings: filters.CurationSettings
+    output: str
+    options: ExportOptions
+    spill: str  # the Arrow file this job writes its output to
+
+
+def curate(
+    paths: Sequence[Path | str],
+    settings: filters.CurationSettings,
+    *,
+    output: str = ROWS,
+    options: ExportOptions | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CurationResult:
+    """Curate every config under `paths` (run folders, row files, published datasets).
+
+    `output` is ROWS for an Arrow table of FORMAT.md rows, or a FORMATS name for
+    JSON lines in that format. `progress(done, total)` is called per piece.
+    Raises LayoutError for a path that holds no dataset and TokenizerError for
+    a tokenizer that cannot be loaded.
+    """
+    if output != ROWS and output not in FORMATS:
+        raise ValueError(f"unknown output {output!r}: {ROWS}, {', '.join(FORMATS)}")
+    if settings.tokenizer:
+        TokenCounter(settings.tokenizer)  # fail before any work when it cannot load
+    sources = episode_sources(paths)
+    spill = tempfile.TemporaryDirectory(prefix="trajforge-curate-")
+    try:
+        work = [(source.name, piece) for source in sources for file in source.files for piece in pieces(file)]
+        jobs = [
+            _Job(name, piece, settings, output, options or ExportOptions(), f"{spill.name}/piece-{index:06d}.arrow")
+            for index, (name, piece) in enumerate(work)
+        ]
+        shares: dict[str, list[_PieceResult]] = {source.name: [] for source in sources}
+        problems: list[Problem] = []
+        for done, result in enumerate(_run(jobs, workers or default_workers()), 1):
+            shares[result.config].append(result)
+            problems += result.problems
+            if progress:
+                progress(done, len(jobs))
+        configs = [_combine(name, results, settings) for name, results in shares.items()]
+    except BaseException:
+        spill.cleanup()
+        raise
+    return CurationResult(configs, problems, settings, sources, spill)
+
+
+def _run(jobs: list[_Job], workers: int) -> Iterator[_PieceResult]:
+    """Each job's result, in job order; several jobs go to worker processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_process, jobs)
+        return
+    # spawn, not fork: the caller may hold threads (a progress bar's refresher) that fork would copy mid-lock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+        yield from pool.map(_process, jobs)
+
+
+def _process(job: _Job) -> _PieceResult:
+    """Filters, scrub, layout, tokens and dedup keys for one piece of a file."""
+    settings = job.settings
+    report = ConfigReport(job.config)
+    redactor = Redactor(emails=settings.scrub_emails) if settings.scrub else None
+    episodes, rows, problems = [], [], []
+    for item in read_piece(job.piece):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        report.read += 1
+        if isinstance(item, Rejected):
+            report.dropped[item.reason] += 1
+            continue
+        reason, row = _row_of(item, settings, redactor, report)
+        if reason:
+            report.dropped[reason] += 1
+            continue
+        episodes.append(item.episode)
+        rows.append(row)
+    tokens = TokenCounter(settings.tokenizer).count_rows(rows) if settings.tokenizer else []
+    if settings.max_tokens is not None and tokens:
+        keep = [n <= settings.max_tokens for n in tokens]
+        report.dropped[filters.TOO_MANY_TOKENS] += keep.count(False)
+        episodes = [e for e, k in zip(episodes, keep, strict=True) if k]
+        rows = [r for r, k in zip(rows, keep, strict=True) if k]
+        tokens = [n for n, k in zip(tokens, keep, strict=True) if k]
+    texts = [dedup.trajectory_text(e) for e in episodes]
+    signatures = None
+    if settings.near_dup_threshold is not None:
+        signatures = np.stack([dedup.signature(t, settings.num_perm) for t in texts]) if texts else None
+    if job.output == ROWS:
+        table = rows_table(rows)
+    else:
+        convert = FORMATS[job.output]
+        lines = [json_bytes(convert(e, r, job.options)) for e, r in zip(episodes, rows, strict=True)]
+        table = pa.table({"json": pa.array(lines, pa.large_binary())})
+    with pa.OSFile(job.spill, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    for episode in episodes:
+        report.models[episode.model.name] += 1
+    return _PieceResult(
+        job.config, report, [r["id"] for r in rows], [dedup.exact_key(t) for t in texts], signatures, tokens,
+        job.spill, problems,
+    )  # fmt: skip
+
+
+def _row_of(
+    item: EpisodeItem, settings: filters.CurationSettings, redactor: Redactor | None, report: ConfigReport
+) -> tuple[str | None, dict[str, Any]]:
+    episode = item.episode
+    reason = filters.episode_problem(episode, settings)
+    if reason:
+        return reason, {}
+    scrubbed = scrub_episode(episode, redactor) if redactor else 0
+    try:
+        row = render(episode)
+    except RenderError as exc:
+        return (filters.TAG_COLLISION if "tag collision" in str(exc) else filters.MALFORMED), {}
+    reason = filters.turns_problem(len(row["conversations"]), settings)
+    if reason:
+        return reason, {}
+    report.scrubbed += scrubbed
+    return None, row
+
+
+def _combine(config: str, results: list[_PieceResult], settings: filters.CurationSettings) -> Curated:
+    """One config's pieces joined, cross-episode filters applied, in id order."""
+    report = ConfigReport(config)
+    for result in results:
+        report.merge(result.report)
+    ids = [i for r in results for i in r.ids]
+    keys = [k for r in results for k in r.keys]
+    tokens = [n for r in results for n in r.tokens]
+    sigs = [r.signatures for r in results if r.signatures is not None]
+    order = sorted(range(len(ids)), key=ids.__getitem__)  # stable: the first read of an id comes first
+    repeated = np.zeros(len(ids), dtype=bool)
+    for before, after in itertools.pairwise(order):
+        repeated[after] = ids[before] == ids[after]
+    report.dropped[filters.DUPLICATE_ID] += int(repeated.sum())
+    order = [i for i in order if not repeated[i]]
+    signatures = np.concatenate(sigs)[order] if sigs else None
+    exact, near = dedup.find_duplicates(
+        [keys[i] for i in order] if settings.exact_dedup else None, signatures, settings.near_dup_threshold, len(order)
+    )
+    report.dropped[filters.EXACT_DUPLICATE] += int(exact.sum())
+    report.dropped[filters.NEAR_DUPLICATE] += int(near.sum())
+    kept = [i for i, drop in zip(order, exact | near, strict=True) if not drop]
+    report.kept = len(kept)
+    report.tokens = [tokens[i] for i in kept] if tokens else []
+    report.models = +report.models
+    tables = [pa.ipc.open_file(pa.memory_map(r.spilled)).read_all() for r in results]  # zero-copy
+    return Curated(report, pa.concat_tables(tables) if tables else SCHEMA.empty_table(), kept)

@@ -1,0 +1,186 @@
+"""Episodes from any input curation takes: run folders (episode records), row files, published datasets.
+
+A run folder (`OUT/runs/<config>/episodes-*.jsonl`, written by `trajforge
+generate`) gives lossless records; everything else is found by `discover` and
+read as FORMAT.md rows, parsed back into episodes. Either way each line or row
+becomes an `EpisodeItem`, a `Rejected` (readable, but not a usable episode), or
+a `Problem` (unreadable). The work is cut into `Piece`s, byte ranges of JSONL
+files or row groups of Parquet files, so that processes can share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trajforge.dataset.layout import ConfigSource, discover
+from trajforge.dataset.readers import Row, is_parquet
+from trajforge.dataset.schema import Problem
+from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
+
+PIECE_BYTES = 8 << 20  # JSONL bytes per piece of work
+
+
+@dataclass(frozen=True)
+class EpisodeItem:
+    """One usable episode and where it came from."""
+
+    file: str
+    number: int
+    episode: Episode
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A readable line or row that is not a usable episode; `reason` is a curation filter's name."""
+
+    file: str
+    number: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A share of one file: bytes [start, stop) of a JSONL file from line `first_line`, or a Parquet row group."""
+
+    file: Path
+    start: int = 0
+    stop: int = 0
+    first_line: int = 1
+    row_group: int = -1
+
+
+def episode_sources(paths: Sequence[Path | str]) -> list[ConfigSource]:
+    """Configs and their files: run folders' record files, else rows as `discover` finds them."""
+    found: dict[str, list[Path]] = {}
+    others: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        records = _run_records(path)
+        if records is None:
+            others.append(path)
+            continue
+        for name, files in records.items():
+            found.setdefault(name, []).extend(files)
+    for source in discover(others) if others else []:
+        found.setdefault(source.name, []).extend(source.files)
+    return [ConfigSource(name, tuple(dict.fromkeys(files))) for name, files in sorted(found.items())]
+
+
+def _run_records(path: Path) -> dict[str, list[Path]] | None:
+    """Record files per config of a run folder, or None when `path` is not one."""
+    if not (path / "runs").is_dir():
+        return None
+    found = {}
+    for folder in sorted(p for p in (path / "runs").iterdir() if p.is_dir()):
+        files = sorted(folder.glob("episodes-*.jsonl"))
+        if files:
+            found[folder.name] = files
+    return found
+
+
+def run_manifests(paths: Sequence[Path | str]) -> dict[str, dict[str, Any]]:
+    """The `manifest.json` of each config of the run folders among `paths` (generation settings)."""
+    manifests: dict[str, dict[str, Any]] = {}
+    for raw in paths:
+        for file in sorted(Path(raw).glob("runs/*/manifest.json")):
+            try:
+                data = orjson.loads(file.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                continue
+            if isinstance(data, dict):
+                manifests.setdefault(file.parent.name, data)
+    return manifests
+
+
+def pieces(file: Path, piece_bytes: int = PIECE_BYTES) -> list[Piece]:
+    """`file` cut into pieces of about `piece_bytes` at line ends (JSONL) or by row group (Parquet)."""
+    if is_parquet(file):
+        try:
+            groups = pq.ParquetFile(file).metadata.num_row_groups
+        except (pa.ArrowException, OSError):
+            return [Piece(file, row_group=0)]  # reading it will report the problem
+        return [Piece(file, row_group=g) for g in range(groups)]
+    try:
+        size = file.stat().st_size
+        handle = file.open("rb")
+    except OSError:
+        return [Piece(file)]
+    found: list[Piece] = []
+    with handle:
+        start, line = 0, 1
+        while start < size:
+            handle.seek(min(start + piece_bytes, size))
+            handle.readline()  # on to the end of the line the cut falls in
+            stop = min(handle.tell(), size) if start + piece_bytes < size else size
+            handle.seek(start)
+            lines = handle.read(stop - start).count(b"\n")
+            found.append(Piece(file, start, stop, line))
+            start, line = stop, line + lines
+    return found or [Piece(file)]
+
+
+def read_piece(piece: Piece) -> Iterator[EpisodeItem | Rejected | Problem]:
+    """Every episode in `piece`, or why a line or row gave none."""
+    for item in _rows(piece):
+        yield item if isinstance(item, Problem) else to_episode(item)
+
+
+def to_episode(row: Row) -> EpisodeItem | Rejected | Problem:
+    """An episode record or a FORMAT.md row as an episode."""
+    data = row.data
+    if not isinstance(data, dict):
+        return Problem(row.file, row.number, "not a JSON object")
+    if "messages" in data:
+        try:
+            return EpisodeItem(row.file, row.number, from_record(data))
+        except RecordError as exc:
+            return Problem(row.file, row.number, f"not an episode record: {exc}", id=_id(data))
+    try:
+        return EpisodeItem(row.file, row.number, parse(data))
+    except ParseError as exc:
+        reason = "invalid tool-call JSON" if "tool call" in exc.reason and "JSON" in exc.reason else "malformed row"
+        return Rejected(row.file, row.number, reason, str(exc))
+
+
+def _id(data: dict[str, Any]) -> str | None:
+    value = data.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _rows(piece: Piece) -> Iterator[Row | Problem]:
+    if piece.row_group >= 0:
+        yield from _parquet_rows(piece)
+        return
+    try:
+        with piece.file.open("rb") as handle:
+            handle.seek(piece.start)
+            data = handle.read(piece.stop - piece.start) if piece.stop else handle.read()
+    except OSError as exc:
+        yield Problem(str(piece.file), None, str(exc))
+        return
+    for offset, line in enumerate(data.split(b"\n")):
+        if line.strip():
+            try:
+                yield Row(str(piece.file), piece.first_line + offset, orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                yield Problem(str(piece.file), piece.first_line + offset, f"invalid JSON: {exc}")
+
+
+def _parquet_rows(piece: Piece) -> Iterator[Row | Problem]:
+    try:
+        parquet = pq.ParquetFile(piece.file)
+        first = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(piece.row_group))
+        table = parquet.read_row_group(piece.row_group)
+    except (pa.ArrowException, OSError) as exc:
+        yield Problem(str(piece.file), None, f"not a readable Parquet file: {exc}".splitlines()[0])
+        return
+    for offset, data in enumerate(table.to_pylist()):
+        yield Row(str(piece.file), first + offset, data)

@@ -1,0 +1,266 @@
+"""`import`: trajectories from other harnesses converted into episode records.
+
+- `hermes-agent`: rows of hermes-agent's `batch_runner` (`conversations` of
+  system/human/gpt/tool turns). Tools come from the `<tools>` block of the
+  system turn. hermes-agent names each `<tool_response>` after the call at
+  the same position, whatever call it answers; here each response is paired
+  with a call of the same name in call order where the positions disagree,
+  and takes its call's name. Missing ids are made up per turn; a gpt turn
+  without a think block has no reasoning; `completed: false` rows become
+  `interrupted` episodes.
+- `openai`: rows of `messages` (OpenAI chat messages with `tool_calls`,
+  reasoning in `reasoning_content` or `reasoning` or inline `<think>`) and
+  `tools`.
+- `sharegpt`: FORMAT.md rows, parsed strictly.
+
+Each row gives an Episode or a Problem naming file, line and reason. Ids:
+the row's `id` when it has one, else a stable hash of the row, so importing
+the same file twice gives the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trajforge.dataset.readers import iter_rows
+from trajforge.dataset.schema import Problem
+from trajforge.tasks import taxonomy_problem
+from trajforge.trace import Episode, Finish, Message, ParseError, TaskRef, ToolCall, parse, split_system
+from trajforge.trace.turns import content_text, loads
+
+SOURCES = ("hermes-agent", "openai", "sharegpt")
+_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_RESPONSE = re.compile(r"<tool_response>\s*(.*?)\s*</tool_response>", re.DOTALL)
+
+
+class ImportRowError(ValueError):
+    """A row that cannot be converted; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Where imported episodes belong."""
+
+    source: str
+    config: str
+    category: str = ""  # used when a row carries none
+    subcategory: str = ""
+
+
+def import_file(path: Path, settings: ImportSettings) -> Iterator[Episode | Problem]:
+    """Every row of `path` (JSONL or Parquet) as an episode, or a Problem."""
+    if settings.source not in SOURCES:
+        raise ValueError(f"unknown source {settings.source!r}: {', '.join(SOURCES)}")
+    for item in iter_rows(path):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        try:
+            yield convert(item.data, settings)
+        except (ImportRowError, ParseError) as exc:
+            yield Problem(item.file, item.number, str(exc), id=_row_id(item.data))
+
+
+def convert(row: Any, settings: ImportSettings) -> Episode:
+    """One row of `settings.source` as an episode of `settings.config`."""
+    if not isinstance(row, dict):
+        raise ImportRowError("not a JSON object")
+    if settings.source == "sharegpt":
+        episode = parse(row)
+    elif settings.source == "openai":
+        episode = _from_openai(row)
+    else:
+        episode = _from_hermes(row)
+    category = str(row.get("category") or settings.category)
+    subcategory = str(row.get("subcategory") or settings.subcategory)
+    problem = taxonomy_problem(category, subcategory)
+    if problem:
+        raise ImportRowError(f"{problem} (give --category and --subcategory for rows without them)")
+    first_user = next((m.content for m in episode.messages if m.role == "user"), None)
+    episode.task = TaskRef(id="", category=category, subcategory=subcategory, prompt=first_user or "")
+    episode.id = _row_id(row) or _stable_id(row)
+    episode.config = settings.config
+    if row.get("completed") is False or row.get("partial") is True:
+        episode.finish = Finish.INTERRUPTED
+    return episode
+
+
+def _row_id(row: Any) -> str | None:
+    value = row.get("id") if isinstance(row, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _stable_id(row: dict[str, Any]) -> str:
+    digest = hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
+
+
+# ---------------------------------------------------------------- OpenAI messages
+
+
+def _from_openai(row: dict[str, Any]) -> Episode:
+    raw = row.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise ImportRowError("no 'messages' list")
+    messages = [_openai_message(index, m) for index, m in enumerate(raw)]
+    tools = row.get("tools") or []
+    if isinstance(tools, str):
+        tools = loads(tools)
+    if not isinstance(tools, list):
+        raise ImportRowError("'tools' is not a list")
+    return Episode(id="", task=TaskRef("", "", "", ""), messages=messages, tools=tools)
+
+
+def _openai_message(index: int, data: Any) -> Message:
+    if not isinstance(data, dict) or data.get("role") not in ("system", "user", "assistant", "tool"):
+        raise ImportRowError(f"message {index}: not a system, user, assistant or tool message")
+    role = data["role"]
+    content = _text(data.get("content"))
+    if role == "tool":
+        return Message(role="tool", content=content or "", tool_call_id=str(data.get("tool_call_id") or ""),
+                       name=data.get("name"))  # fmt: skip
+    if role != "assistant":
+        return Message(role=role, content=content)
+    reasoning = data.get("reasoning_content") or data.get("reasoning")
+    if not reasoning and content:
+        reasoning, content = _inline_think(content)
+    calls = [_openai_call(index, k, call) for k, call in enumerate(data.get("tool_calls") or [])]
+    return Message(role="assistant", content=content, reasoning=reasoning or None, tool_calls=calls)
+
+
+def _openai_call(index: int, k: int, data: Any) -> ToolCall:
+    function = data.get("function") if isinstance(data, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise ImportRowError(f"message {index}: tool call {k} has no function name")
+    arguments = function.get("arguments")
+    call = ToolCall(id=str(data.get("id") or f"call_{index}_{k}"), name=function["name"])
+    if isinstance(arguments, dict):
+        call.arguments = arguments
+    elif isinstance(arguments, str):
+        try:
+            value = loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            call.arguments = value
+        else:
+            call.raw_arguments = arguments
+    return call
+
+
+def _text(content: Any) -> str | None:
+    """Message content as text: a string, or the text parts of a content list."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def _inline_think(content: str) -> tuple[str | None, str | None]:
+    match = _THINK.match(content)
+    if not match:
+        return None, content
+    return match.group(1).strip() or None, content[match.end() :] or None
+
+
+# ---------------------------------------------------------------- hermes-agent
+
+
+def _from_hermes(row: dict[str, Any]) -> Episode:
+    turns = row.get("conversations")
+    if not isinstance(turns, list) or not turns:
+        raise ImportRowError("no 'conversations' list")
+    messages: list[Message] = []
+    tools: list[dict[str, Any]] = []
+    for index, turn in enumerate(turns):
+        if not isinstance(turn, dict) or not isinstance(turn.get("value"), str):
+            raise ImportRowError(f"turn {index}: not an object with a string 'value'")
+        source, value = turn.get("from"), turn["value"]
+        if source == "system":
+            system = split_system(value)
+            tools = system.tools or []
+            messages.append(Message(role="system", content=system.prompt))
+        elif source == "human":
+            messages.append(Message(role="user", content=value))
+        elif source == "gpt":
+            messages.append(_hermes_assistant(index, value))
+        elif source == "tool":
+            messages.extend(_hermes_results(index, value, messages[-1] if messages else None))
+        else:
+            raise ImportRowError(f"turn {index}: unknown 'from' {source!r}")
+    if isinstance(row.get("tools"), str) and not tools:
+        value = loads(row["tools"])
+        tools = value if isinstance(value, list) else []
+    return Episode(id="", task=TaskRef("", "", "", ""), messages=messages, tools=tools)
+
+
+def _hermes_assistant(index: int, value: str) -> Message:
+    reasoning, rest = _inline_think(value)
+    calls: list[ToolCall] = []
+    for k, match in enumerate(_CALL.finditer(rest or "")):
+        try:
+            data = loads(match.group(1))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            calls.append(ToolCall(id=f"call_{index}_{k}", name="", raw_arguments=match.group(1)))
+            continue
+        arguments = data.get("arguments")
+        call = ToolCall(id=f"call_{index}_{k}", name=data["name"])
+        if isinstance(arguments, dict):
+            call.arguments = arguments
+        else:
+            call.raw_arguments = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
+        calls.append(call)
+    content = _CALL.sub("", rest or "").strip() or None
+    return Message(role="assistant", content=content, reasoning=reasoning, tool_calls=calls)
+
+
+def _hermes_results(index: int, value: str, previous: Message | None) -> list[Message]:
+    if previous is None or previous.role != "assistant" or not previous.tool_calls:
+        raise ImportRowError(f"turn {index}: tool turn does not follow a gpt turn with tool calls")
+    responses = []
+    for match in _RESPONSE.finditer(value):
+        try:
+            data = loads(match.group(1))
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "content" in data:
+            responses.append((str(data.get("name") or ""), str(data.get("tool_call_id") or ""), data["content"]))
+        else:
+            responses.append(("", "", match.group(1)))
+    calls = previous.tool_calls
+    if len(responses) != len(calls):
+        raise ImportRowError(f"turn {index}: {len(responses)} tool responses for {len(calls)} calls")
+    order = _pair_by_name([name for name, _, _ in responses], [call.name for call in calls])
+    results: list[Message] = []
+    for (_, response_id, content), call_index in zip(responses, order, strict=True):
+        call = calls[call_index]
+        if response_id:
+            call.id = response_id
+        text = content if isinstance(content, str) else content_text(content)
+        results.append(Message(role="tool", content=text, tool_call_id=call.id, name=call.name))
+    results.sort(key=lambda m: [c.id for c in calls].index(m.tool_call_id or ""))
+    return results
+
+
+def _pair_by_name(response_names: list[str], call_names: list[str]) -> list[int]:
+    """For each response, the index of the call it answers: same position unless names say otherwise."""
+    if response_names == call_names or not all(response_names):
+        return list(range(len(call_names)))
+    free = list(range(len(call_names)))
+    order = []
+    for name in response_names:
+        match = next((i for i in free if call_names[i] == name), free[0])
+        free.remove(match)
+        order.append(match)
+    return order

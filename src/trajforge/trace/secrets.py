@@ -1,0 +1,118 @@
+"""Secret-shaped strings and their replacement: tools redact results with it, curation scrubs datasets.
+
+Pure string work, so both the tools (before a result reaches the model) and
+the dataset curation (before rows are published) share one set of shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REPLACEMENT = "[REDACTED]"
+
+# Shapes of common credentials, each with the lower-case words one of which its match must
+# hold: a pattern runs only on text that holds one (`in` on lowered text is ~100x faster
+# than a case-insensitive regex scan, and most text holds none of them).
+SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----", ("private key",)),
+        (r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}", ("sk-",)),  # OpenAI / Anthropic style
+        (r"\bgh[pousr]_[A-Za-z0-9]{36,}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),  # GitHub tokens
+        (r"\bgithub_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
+        (r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),  # Hugging Face
+        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),  # Slack
+        (r"\bAKIA[0-9A-Z]{16}\b", ("akia",)),  # AWS access key id
+        (r"\bAIza[0-9A-Za-z_-]{35}\b", ("aiza",)),  # Google API key
+        (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*", ("bearer",)),
+        (
+            r"(?i)\b(?:api[_-]?key|secret|token|password)\s*[=:]\s*['\"]?[A-Za-z0-9._~+/-]{16,}",
+            ("apikey", "api_key", "api-key", "secret", "token", "password"),
+        ),
+    )
+)
+EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+
+
+class Redactor:
+    """Replaces known secret values (such as the endpoint's API key) and secret-shaped strings."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, emails: bool = False) -> None:
+        # Short values would redact ordinary words: only values of some length are taken literally.
+        self._literals = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
+        self._emails = emails
+
+    def may_hold_secrets(self, text: str) -> bool:
+        """False when no pattern or known value can match `text` (a fast pre-check)."""
+        if any(literal in text for literal in self._literals) or (self._emails and "@" in text):
+            return True
+        lowered = text.lower()
+        return any(word in lowered for _, words in SHAPES for word in words)
+
+    def redact(self, text: str) -> tuple[str, int]:
+        """`text` with secrets replaced, and how many replacements were made."""
+        count = 0
+        for literal in self._literals:
+            if literal in text:
+                count += text.count(literal)
+                text = text.replace(literal, REPLACEMENT)
+        lowered = text.lower()
+        for pattern, words in SHAPES:
+            if any(word in lowered for word in words):
+                text, n = pattern.subn(REPLACEMENT, text)
+                count += n
+        if self._emails and "@" in text:
+            text, n = EMAIL.subn(REPLACEMENT, text)
+            count += n
+        return text, count
+
+    def redact_result(self, content: str) -> tuple[str, int]:
+        """Like `redact`, but a JSON result is redacted string by string and re-encoded.
+
+        Inside JSON text an escape such as `\\n` runs into the next word and hides
+        it from the patterns' word boundaries; the decoded strings do not.
+        """
+        if content[:1] not in ("{", "[") or not self.may_hold_secrets(content):
+            return self.redact(content)
+        try:
+            value = json.loads(content)
+        except json.JSONDecodeError:
+            return self.redact(content)
+        counter = [0]
+        clean = self._walk(value, counter)
+        if not counter[0]:
+            return content, 0
+        return json.dumps(clean, ensure_ascii=False), counter[0]
+
+    def redact_value(self, value: Any) -> tuple[Any, int]:
+        """A JSON value with every string in it redacted, and the count; unchanged values are returned as is."""
+        if not self.may_hold_secrets(_strings(value)):
+            return value, 0
+        counter = [0]
+        clean = self._walk(value, counter)
+        return (clean, counter[0]) if counter[0] else (value, 0)
+
+    def _walk(self, value: Any, counter: list[int]) -> Any:
+        if isinstance(value, str):
+            text, count = self.redact(value)
+            counter[0] += count
+            return text
+        if isinstance(value, list):
+            return [self._walk(item, counter) for item in value]
+        if isinstance(value, dict):
+            return {key: self._walk(item, counter) for key, item in value.items()}
+        return value
+
+
+def _strings(value: Any) -> str:
+    """Every string (keys included) in a JSON value, joined: what the fast pre-check looks at."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(_strings(item) for item in value)
+    if isinstance(value, dict):
+        return "\n".join(f"{key}\n{_strings(item)}" for key, item in value.items())
+    return ""
