@@ -86,9 +86,10 @@ def to_llamafactory(episode: Episode, row: dict[str, Any], options: ExportOption
     system = ""
     turns: list[dict[str, str]] = []
     pending: list[Message] = []
+    order: list[str] = []  # call ids of the last assistant turn: results go in this order, not arrival order
     for message in episode.messages:
         if message.role != "tool" and pending:
-            turns.append(_observation(pending))
+            turns.append(_observation(pending, order))
             pending = []
         if message.role == "system":
             system = message.content or ""
@@ -98,6 +99,7 @@ def to_llamafactory(episode: Episode, row: dict[str, Any], options: ExportOption
             show = options.reasoning_field and message.reasoning
             think = f"<think>\n{message.reasoning}\n</think>\n\n" if show else ""
             if message.tool_calls:
+                order = [c.id for c in message.tool_calls]
                 calls = [{"name": c.name, "arguments": c.arguments} for c in message.tool_calls]
                 value = calls[0] if len(calls) == 1 else calls
                 turns.append({"from": "function_call", "value": think + _json(value)})
@@ -106,7 +108,7 @@ def to_llamafactory(episode: Episode, row: dict[str, Any], options: ExportOption
         else:
             pending.append(message)
     if pending:
-        turns.append(_observation(pending))
+        turns.append(_observation(pending, order))
     return {
         "id": row["id"],
         "conversations": turns,
@@ -117,7 +119,9 @@ def to_llamafactory(episode: Episode, row: dict[str, Any], options: ExportOption
     }
 
 
-def _observation(results: list[Message]) -> dict[str, str]:
+def _observation(results: list[Message], order: list[str]) -> dict[str, str]:
+    rank = {call_id: k for k, call_id in enumerate(order)}
+    results = sorted(results, key=lambda m: rank.get(m.tool_call_id or "", len(rank)))
     if len(results) == 1:
         return {"from": "observation", "value": results[0].content or ""}
     return {"from": "observation", "value": _json([r.content or "" for r in results])}

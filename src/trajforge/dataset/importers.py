@@ -2,12 +2,13 @@
 
 - `hermes-agent`: rows of hermes-agent's `batch_runner` (`conversations` of
   system/human/gpt/tool turns). Tools come from the `<tools>` block of the
-  system turn. hermes-agent names each `<tool_response>` after the call at
-  the same position, whatever call it answers; here each response is paired
-  with a call of the same name in call order where the positions disagree,
-  and takes its call's name. Missing ids are made up per turn; a gpt turn
-  without a think block has no reasoning; `completed: false` rows become
-  `interrupted` episodes.
+  system turn. hermes-agent writes no id into `<tool_call>` blocks and names
+  each `<tool_response>` after the call at the same position, whatever call
+  it answers. Where the response ids carry the function name (Kimi's
+  `functions.NAME:N` ids), responses are re-paired with the calls of that
+  name by id; otherwise by position. Each result takes its call's name.
+  Missing ids are made up per turn; a gpt turn without a think block has no
+  reasoning; `completed: false` rows become `interrupted` episodes.
 - `openai`: rows of `messages` (OpenAI chat messages with `tool_calls`,
   reasoning in `reasoning_content` or `reasoning` or inline `<think>`) and
   `tools`.
@@ -39,6 +40,7 @@ SOURCES = ("hermes-agent", "openai", "sharegpt")
 _THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _RESPONSE = re.compile(r"<tool_response>\s*(.*?)\s*</tool_response>", re.DOTALL)
+_NAMED_ID = re.compile(r"^(?:functions\.)?([A-Za-z0-9_.-]+?):\d+$")  # Kimi K2: functions.read_file:3
 
 
 class ImportRowError(ValueError):
@@ -241,7 +243,7 @@ def _hermes_results(index: int, value: str, previous: Message | None) -> list[Me
     calls = previous.tool_calls
     if len(responses) != len(calls):
         raise ImportRowError(f"turn {index}: {len(responses)} tool responses for {len(calls)} calls")
-    order = _pair_by_name([name for name, _, _ in responses], [call.name for call in calls])
+    order = _pair_by_id([response_id for _, response_id, _ in responses], [call.name for call in calls])
     results: list[Message] = []
     for (_, response_id, content), call_index in zip(responses, order, strict=True):
         call = calls[call_index]
@@ -253,14 +255,20 @@ def _hermes_results(index: int, value: str, previous: Message | None) -> list[Me
     return results
 
 
-def _pair_by_name(response_names: list[str], call_names: list[str]) -> list[int]:
-    """For each response, the index of the call it answers: same position unless names say otherwise."""
-    if response_names == call_names or not all(response_names):
+def _pair_by_id(response_ids: list[str], call_names: list[str]) -> list[int]:
+    """For each response, the index of the call it answers.
+
+    By the function name in its id when every id carries one and they name the
+    calls' functions; else by position (all that hermes-agent's rows tell).
+    """
+    matches = [_NAMED_ID.match(response_id) for response_id in response_ids]
+    names = [m.group(1) for m in matches if m]
+    if len(names) != len(call_names) or sorted(names) != sorted(call_names):
         return list(range(len(call_names)))
     free = list(range(len(call_names)))
     order = []
-    for name in response_names:
-        match = next((i for i in free if call_names[i] == name), free[0])
+    for name in names:
+        match = next(i for i in free if call_names[i] == name)
         free.remove(match)
         order.append(match)
     return order

@@ -1,0 +1,193 @@
+"""Curation: each filter drops what it names, the scrub, dedup, tokens, determinism, and every kind of input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from trajforge.dataset import validate
+from trajforge.dataset.curate import curate
+from trajforge.dataset.dedup import jaccard, signature
+from trajforge.dataset.filters import FILTERS, CurationSettings
+from trajforge.dataset.layout import discover
+from trajforge.dataset.publish import PublishError, publish
+from trajforge.trace import Episode, parse, render
+
+from .curation_data import (
+    AWS_KEY,
+    EMAIL,
+    SECRET_KEY,
+    failing_episodes,
+    varied,
+    with_secrets,
+    words,
+    write_rows,
+    write_run,
+)
+from .test_cli import run
+
+
+def _counts(result_json: dict[str, object]) -> dict[str, int]:
+    (config,) = result_json["configs"]  # type: ignore[misc]
+    return {name: n for name, n in config["dropped"].items() if n}  # type: ignore[index]
+
+
+def test_each_filter_drops_exactly_the_episode_made_to_fail_it(tmp_path: Path) -> None:
+    failing = failing_episodes()
+    episodes = [e for group in failing.values() for e in group]
+    runs = write_run(tmp_path / "run", episodes)
+    report = run("curate", runs, "--json")
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    expected = {name: len(group) for name, group in failing.items() if name != "kept"}
+    assert _counts(data) == expected
+    assert data["configs"][0]["kept"] == len(failing["kept"])
+    assert data["configs"][0]["read"] == len(episodes)
+    assert set(expected) <= set(FILTERS)
+
+
+def test_check_and_bounds_filters_are_off_until_asked(tmp_path: Path) -> None:
+    clean = [varied(i) for i in range(4)]
+    clean[0].outcome = clean[0].outcome.FAILED
+    runs = write_run(tmp_path / "run", clean)
+    assert json.loads(run("curate", runs, "--json").stdout)["configs"][0]["kept"] == 4
+    asked = json.loads(run("curate", runs, "--json", "--require-passed", "--max-turns", "4").stdout)
+    # every sample episode has 5 turns (system, human, gpt, tool, gpt): all fail the bound,
+    # but the failed check is met first for the first one
+    assert _counts(asked) == {"check not passed": 1, "turn count out of bounds": 3}
+    calls = json.loads(run("curate", runs, "--json", "--min-calls", "3").stdout)
+    assert _counts(calls) == {"tool-call count out of bounds": 4}
+
+
+def test_secrets_are_scrubbed_from_published_rows(tmp_path: Path) -> None:
+    episodes = [with_secrets(varied(1)), varied(2)]
+    runs = write_run(tmp_path / "run", episodes)
+    out = tmp_path / "dataset"
+    result = publish([runs], out, CurationSettings(scrub_emails=True), workers=1)
+    (config,) = result.curation.configs
+    assert config.report.kept == 2 and config.report.scrubbed == 4  # AWS key, OpenAI key twice, the e-mail
+    text = "".join(json.dumps(row) for f in out.rglob("*.parquet") for row in pq.read_table(f).to_pylist())
+    assert SECRET_KEY not in text and AWS_KEY not in text and EMAIL not in text
+    assert text.count("[REDACTED]") == 4
+    assert "| Secrets replaced | 4 |" in (out / "README.md").read_text()
+    kept_emails = publish([runs], out, CurationSettings(), workers=1)
+    assert kept_emails.curation.configs[0].report.scrubbed == 3
+    rows = [row for f in sorted(out.rglob("*.parquet")) for row in pq.read_table(f).to_pylist()]
+    assert any(EMAIL in turn["value"] for row in rows for turn in row["conversations"])
+    assert validate(discover([out]), lambda problem: None).ok
+
+
+def test_near_duplicate_threshold_and_signature() -> None:
+    base = words(1, 400)
+    edited = base.replace(" ", " also ", 2)
+    unrelated = words(2, 400)
+    assert jaccard(signature(base), signature(edited)) > 0.9
+    assert jaccard(signature(base), signature(unrelated)) < 0.1
+    assert (signature(base) == signature(base)).all()  # deterministic, no per-process salt
+
+
+def test_publish_is_the_same_with_one_or_two_workers_and_any_file_order(tmp_path: Path) -> None:
+    failing = failing_episodes()
+    episodes = [e for name, group in failing.items() if name != "tag collision" for e in group]  # no row for it
+    write_rows(tmp_path / "rows" / "a" / "mix.jsonl", episodes[: len(episodes) // 2])
+    write_rows(tmp_path / "rows" / "b" / "mix.jsonl", episodes[len(episodes) // 2 :])
+    one = publish([tmp_path / "rows"], tmp_path / "one", workers=1)
+    two = publish([tmp_path / "rows" / "b" / "mix.jsonl", tmp_path / "rows" / "a" / "mix.jsonl"], tmp_path / "two",
+                  workers=2, pretty_name="one")  # fmt: skip
+    assert one.curation.configs[0].report.kept == two.curation.configs[0].report.kept > 0
+    for name in ("README.md", "data/mix/train-00000-of-00001.parquet"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_rows_from_files_are_curated_like_records(tmp_path: Path) -> None:
+    """Rows know no finish or outcome: a row cut off after a tool turn still counts as not stopped."""
+    failing = failing_episodes()
+    row_episodes = [e for name, group in failing.items() if name not in ("finish not stop", "tag collision")
+                    for e in group]  # fmt: skip
+    cut = varied(30)
+    del cut.messages[-1]  # ends with tool results
+    rows = write_rows(tmp_path / "mix.jsonl", [*row_episodes, cut])
+    with curate([rows], CurationSettings(), workers=1) as result:
+        (config,) = result.configs
+    assert config.report.dropped["finish not stop"] == 1
+    assert config.report.dropped["invalid tool-call JSON"] == 0  # a row cannot hold the raw string: {} is valid
+    assert config.report.kept == len(failing["kept"]) + 1
+
+
+def test_published_dataset_can_be_curated_again(tmp_path: Path) -> None:
+    runs = write_run(tmp_path / "run", [varied(i) for i in range(3)])
+    first = tmp_path / "first"
+    assert run("publish", runs, "--out", first).returncode == 0
+    second = tmp_path / "second"
+    again = run("publish", first, "--out", second)
+    assert again.returncode == 0, again.stderr
+    assert "mix: 3 rows published, 0 dropped" in again.stdout
+    before = pq.read_table(first / "data" / "mix" / "train-00000-of-00001.parquet")
+    after = pq.read_table(second / "data" / "mix" / "train-00000-of-00001.parquet")
+    assert before.equals(after)
+    assert "no generation manifest" in (second / "README.md").read_text()
+    in_place = run("publish", first, "--out", first)  # re-curating a dataset into itself
+    assert in_place.returncode == 0, in_place.stderr
+    assert pq.read_table(first / "data" / "mix" / "train-00000-of-00001.parquet").equals(before)
+
+
+def test_publish_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
+    runs = write_run(tmp_path / "run", [varied(1)])
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(PublishError, match="refusing"):
+        publish([runs], precious)
+    refused = run("publish", runs, "--out", precious)
+    assert refused.returncode == 2 and "refusing" in refused.stderr
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+    assert not list(tmp_path.glob(".precious*"))
+
+
+def test_token_counts_and_max_tokens(tmp_path: Path) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    short, long = varied(1), varied(2)
+    long.messages[2].reasoning = words(2, 600)
+    texts = [turn["value"] for row in turns_of([short, long]) for turn in row]
+    model = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
+    model.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    model.train_from_iterator(texts, tokenizers.trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    tokenizer = tmp_path / "tok" / "tokenizer.json"
+    tokenizer.parent.mkdir()
+    model.save(str(tokenizer))
+    expected = [
+        sum(len(model.encode(turn["value"], add_special_tokens=False).ids) for turn in row)
+        for row in turns_of([short, long])
+    ]
+    runs = write_run(tmp_path / "run", [short, long])
+    out = tmp_path / "dataset"
+    published = run("publish", runs, "--out", out, "--tokenizer", tokenizer.parent)
+    assert published.returncode == 0, published.stderr
+    card = (out / "README.md").read_text()
+    assert f"| Total tokens | {sum(expected):,} |" in card and f"| Max tokens per sample | {max(expected):,} |" in card
+    limit = (expected[0] + expected[1]) // 2
+    capped = json.loads(run("curate", runs, "--json", "--tokenizer", tokenizer, "--max-tokens", limit).stdout)
+    assert _counts(capped) == {"too many tokens": 1}
+    missing = run("curate", runs, "--tokenizer", tmp_path / "nope.json")
+    assert missing.returncode == 2 and "cannot load tokenizer" in missing.stderr
+    assert run("curate", runs, "--max-tokens", "5").returncode == 2  # needs a tokenizer
+
+
+def turns_of(episodes: list[Episode]) -> list[list[dict[str, str]]]:
+    return [render(e)["conversations"] for e in episodes]
+
+
+def test_unreadable_lines_are_reported_with_file_and_line(tmp_path: Path) -> None:
+    rows = write_rows(tmp_path / "mix.jsonl", [varied(1)])
+    with rows.open("a") as handle:
+        handle.write("{not json\n")
+        handle.write(json.dumps({"id": "x", "conversations": [{"from": "gpt", "value": "hi"}]}) + "\n")
+    result = run("curate", rows, "--json")
+    assert result.returncode == 0
+    assert f"skipped: {rows}:2:" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["unreadable"] == 1 and _counts(data) == {"malformed row": 1}
+    assert parse  # the strict parser is what decides "malformed"
