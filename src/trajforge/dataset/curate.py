@@ -191,7 +191,7 @@ def _process(job: _Job) -> _PieceResult:
         if isinstance(item, Rejected):
             report.dropped[item.reason] += 1
             continue
-        reason, row = _row_of(item, settings, redactor, report)
+        reason, row = _row_of(item, settings, redactor, report, laid_out=job.output == ROWS or bool(settings.tokenizer))
         if reason:
             report.dropped[reason] += 1
             continue
@@ -225,18 +225,30 @@ def _process(job: _Job) -> _PieceResult:
 
 
 def _row_of(
-    item: EpisodeItem, settings: filters.CurationSettings, redactor: Redactor | None, report: ConfigReport
+    item: EpisodeItem,
+    settings: filters.CurationSettings,
+    redactor: Redactor | None,
+    report: ConfigReport,
+    *,
+    laid_out: bool,
 ) -> tuple[str | None, dict[str, Any]]:
+    """Why the episode is dropped, or its row (only id and taxonomy when `laid_out` is False)."""
     episode = item.episode
     reason = filters.episode_problem(episode, settings)
     if reason:
         return reason, {}
     scrubbed = scrub_episode(episode, redactor) if redactor else 0
-    try:
-        row = render(episode)
-    except RenderError as exc:
-        return (filters.TAG_COLLISION if "tag collision" in str(exc) else filters.MALFORMED), {}
-    reason = filters.turns_problem(len(row["conversations"]), settings)
+    if not laid_out and item.turns is not None:
+        # Parsed from a row, so it lays out, and the row gave its length: an export needs no row.
+        row = {"id": episode.id, "category": episode.task.category, "subcategory": episode.task.subcategory}
+        turns = item.turns
+    else:
+        try:
+            row = render(episode)
+        except RenderError as exc:
+            return (filters.TAG_COLLISION if "tag collision" in str(exc) else filters.MALFORMED), {}
+        turns = len(row["conversations"])
+    reason = filters.turns_problem(turns, settings)
     if reason:
         return reason, {}
     report.scrubbed += scrubbed

@@ -34,6 +34,7 @@ class EpisodeItem:
     file: str
     number: int
     episode: Episode
+    turns: int | None = None  # the row's conversation length, when read from a FORMAT.md row
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def to_episode(row: Row) -> EpisodeItem | Rejected | Problem:
         except RecordError as exc:
             return Problem(row.file, row.number, f"not an episode record: {exc}", id=_id(data))
     try:
-        return EpisodeItem(row.file, row.number, parse(data))
+        return EpisodeItem(row.file, row.number, parse(data), turns=len(data["conversations"]))
     except ParseError as exc:
         reason = "invalid tool-call JSON" if "tool call" in exc.reason and "JSON" in exc.reason else "malformed row"
         return Rejected(row.file, row.number, reason, str(exc))

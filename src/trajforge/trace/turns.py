@@ -7,7 +7,6 @@ what one writes the other reads with the same rules.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,6 @@ TOOLS_EPILOGUE = (
 # The tool block's first sentence: enough to find where the real system prompt ends.
 _PREAMBLE_HEAD = TOOLS_PREAMBLE[: TOOLS_PREAMBLE.index(" You may")]
 
-_LONG_DIGITS = re.compile(r"\d{19}")
 REASONING_TAGS = (THINK_OPEN, THINK_CLOSE)
 CONTENT_TAGS = (THINK_OPEN, THINK_CLOSE, CALL_OPEN, CALL_CLOSE, RESPONSE_OPEN, RESPONSE_CLOSE)
 
@@ -89,16 +87,27 @@ def dumps(value: Any) -> str:
 def loads(text: str) -> Any:
     """Parse JSON text; raises ValueError on bad input.
 
-    orjson is the fast path, but it turns integers beyond 64 bits into floats
-    (or refuses them), which `json` keeps exact: text with such long digit runs
-    goes to the standard parser.
+    orjson is the fast path, but it turns integers beyond 64 bits into floats,
+    which `json` keeps exact: a result holding a float that large is parsed
+    again by the standard parser (cheaper than scanning every text for long
+    digit runs, which cost more than the parse itself).
     """
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text, parse_constant=_refuse_constant)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=_refuse_constant) if _holds_huge_float(value) else value
+
+
+def _holds_huge_float(value: Any) -> bool:
+    """A float at or beyond 2**63 in magnitude: where orjson may have read an integer as a float."""
+    if isinstance(value, float):
+        return abs(value) >= 9.2e18
+    if isinstance(value, dict):
+        return any(_holds_huge_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_huge_float(item) for item in value)
+    return False
 
 
 def _refuse_constant(name: str) -> Any:
