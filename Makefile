@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml scripts/ensure-system-packages.sh
 install: $(STAMP)
 
 # The main job: every runnable task of the built-in catalog, solved by its oracle with real tools,
-# into ./demo-output (resumable), then the dataset's statistics.
+# into ./demo-output (resumable), then the dataset's statistics, then a curated dataset folder
+# with its card in ./demo-dataset.
 demo: install
 	$(BIN)/trajforge generate --policy oracle --tasks builtin --out demo-output
 	$(BIN)/trajforge validate demo-output/rows
 	$(BIN)/trajforge stats demo-output/rows
+	$(BIN)/trajforge publish demo-output --out demo-dataset --pretty-name trajforge-demo
 
 lint: install
 	$(BIN)/ruff check $(CHECKED)
@@ -33,6 +35,7 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_dataset.py
+	$(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_harness.py
 
 clean:

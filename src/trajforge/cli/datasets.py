@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -60,15 +59,7 @@ def _statistics_table(results: list[ConfigStats]) -> Table:
     table.add_column("Metric")
     for result in results:
         table.add_column(result.config, justify="right")
-    rows: list[tuple[str, Callable[[ConfigStats], str]]] = [
-        ("Samples", lambda r: f"{r.samples:,}"),
-        ("Total turns", lambda r: f"{r.total_turns:,}"),
-        ("Total tool calls", lambda r: f"{r.total_tool_calls:,}"),
-        ("Avg turns per sample", lambda r: f"{r.avg_turns:.1f}"),
-        ("Avg tool calls per sample", lambda r: f"{r.avg_tool_calls:.1f}"),
-        ("Avg <think> depth (words)", lambda r: f"{r.avg_think_words:,.0f}"),
-    ]
-    for label, cell in rows:
+    for label, cell in ConfigStats.table_rows():
         table.add_row(label, *(cell(r) for r in results))
     return table
 

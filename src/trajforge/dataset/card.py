@@ -92,14 +92,11 @@ def _table(header: str, names: list[str], rows: list[tuple[str, Callable[[str], 
 def _statistics(data: CardInput) -> list[str]:
     by_name = {s.config: s for s in data.stats}
     names = list(by_name)
-    rows: list[tuple[str, Callable[[str], str]]] = [
-        ("Samples", lambda n: f"{by_name[n].samples:,}"),
-        ("Total turns", lambda n: f"{by_name[n].total_turns:,}"),
-        ("Total tool calls", lambda n: f"{by_name[n].total_tool_calls:,}"),
-        ("Avg turns per sample", lambda n: f"{by_name[n].avg_turns:.1f}"),
-        ("Avg tool calls per sample", lambda n: f"{by_name[n].avg_tool_calls:.1f}"),
-        ("Avg `<think>` depth (words)", lambda n: f"{by_name[n].avg_think_words:,.0f}"),
-    ]
+
+    def per_config(cell: Callable[[ConfigStats], str]) -> Callable[[str], str]:
+        return lambda name: cell(by_name[name])
+
+    rows = [(label.replace("<think>", "`<think>`"), per_config(cell)) for label, cell in ConfigStats.table_rows()]
     if data.settings.tokenizer:
         tokens = {n: (data.reports[n].tokens if n in data.reports else []) for n in names}
         rows += [

@@ -63,14 +63,7 @@ def _openai_assistant(message: Message, options: ExportOptions) -> dict[str, Any
         out[options.reasoning_field] = message.reasoning
     if message.tool_calls:
         out["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {
-                    "name": call.name,
-                    "arguments": _json(call.arguments) if options.arguments_as_string else call.arguments,
-                },
-            }
+            call.to_openai(_json(call.arguments) if options.arguments_as_string else call.arguments)
             for call in message.tool_calls
         ]
     return out

@@ -77,6 +77,18 @@ class ConfigStats:
         others = sorted((name, n) for name, n in self.categories.items() if name not in CATEGORIES)
         return known + others
 
+    @staticmethod
+    def table_rows() -> list[tuple[str, Callable[[ConfigStats], str]]]:
+        """The statistics table of FORMAT.md section 5: (metric, its formatted value for one config)."""
+        return [
+            ("Samples", lambda s: f"{s.samples:,}"),
+            ("Total turns", lambda s: f"{s.total_turns:,}"),
+            ("Total tool calls", lambda s: f"{s.total_tool_calls:,}"),
+            ("Avg turns per sample", lambda s: f"{s.avg_turns:.1f}"),
+            ("Avg tool calls per sample", lambda s: f"{s.avg_tool_calls:.1f}"),
+            ("Avg <think> depth (words)", lambda s: f"{s.avg_think_words:,.0f}"),
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The figures as JSON-ready data (the `--json` output)."""
         return {

@@ -158,16 +158,11 @@ def to_openai_messages(messages: list[Message], reasoning_fields: Sequence[str])
                 item.update(dict.fromkeys(reasoning_fields, message.reasoning))
             if message.tool_calls:
                 item["tool_calls"] = [
-                    {
-                        "id": call.id,
-                        "type": "function",
-                        "function": {
-                            "name": call.name,
-                            "arguments": call.raw_arguments
-                            if call.raw_arguments is not None
-                            else json.dumps(call.arguments, ensure_ascii=False),
-                        },
-                    }
+                    call.to_openai(
+                        call.raw_arguments
+                        if call.raw_arguments is not None
+                        else json.dumps(call.arguments, ensure_ascii=False)
+                    )
                     for call in message.tool_calls
                 ]
         elif message.role == "tool":

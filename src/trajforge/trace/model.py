@@ -54,6 +54,10 @@ class ToolCall:
     arguments: dict[str, JSON] = field(default_factory=dict)
     raw_arguments: str | None = None
 
+    def to_openai(self, arguments: JSON) -> dict[str, JSON]:
+        """This call as an OpenAI `tool_calls` entry, `arguments` in the form the caller needs (string or object)."""
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": arguments}}
+
 
 @dataclass
 class ToolResult:
