@@ -63,12 +63,15 @@ def test_check_and_bounds_filters_are_off_until_asked(tmp_path: Path) -> None:
 
 
 def test_secrets_are_scrubbed_from_published_rows(tmp_path: Path) -> None:
-    episodes = [with_secrets(varied(1)), varied(2)]
+    copy = with_secrets(varied(1))
+    copy.id = "00000000-0000-4000-8000-777777777777"  # an exact duplicate: its secrets are not counted
+    episodes = [with_secrets(varied(1)), varied(2), copy]
     runs = write_run(tmp_path / "run", episodes)
     out = tmp_path / "dataset"
     result = publish([runs], out, CurationSettings(scrub_emails=True), workers=1)
     (config,) = result.curation.configs
     assert config.report.kept == 2 and config.report.scrubbed == 4  # AWS key, OpenAI key twice, the e-mail
+    assert config.report.dropped["exact duplicate"] == 1 and config.report.models == {"test-model": 2}
     text = "".join(json.dumps(row) for f in out.rglob("*.parquet") for row in pq.read_table(f).to_pylist())
     assert SECRET_KEY not in text and AWS_KEY not in text and EMAIL not in text
     assert text.count("[REDACTED]") == 4

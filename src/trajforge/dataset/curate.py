@@ -49,16 +49,14 @@ class ConfigReport:
     read: int = 0  # lines or rows that were readable episodes or rows
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
-    scrubbed: int = 0  # secret replacements in kept episodes
-    models: Counter[str] = field(default_factory=Counter)
+    scrubbed: int = 0  # secret replacements in the episodes kept
+    models: Counter[str] = field(default_factory=Counter)  # episodes kept per model name
     tokens: list[int] = field(default_factory=list)  # per kept row, with a tokenizer
 
     def merge(self, other: ConfigReport) -> None:
         """Add the counts of another share of the same config."""
         self.read += other.read
         self.dropped.update(other.dropped)
-        self.scrubbed += other.scrubbed
-        self.models.update(other.models)
 
 
 @dataclass
@@ -106,10 +104,12 @@ class CurationResult:
 class _PieceResult:
     config: str
     report: ConfigReport
-    ids: list[str]
+    ids: list[str]  # per row that passed the per-episode filters, in spill order:
     keys: list[bytes]
     signatures: np.ndarray | None
     tokens: list[int]
+    scrubbed: list[int]
+    models: list[str]
     spilled: str
     problems: list[Problem]
 
@@ -182,7 +182,8 @@ def _process(job: _Job) -> _PieceResult:
     settings = job.settings
     report = ConfigReport(job.config)
     redactor = Redactor(emails=settings.scrub_emails) if settings.scrub else None
-    episodes, rows, problems = [], [], []
+    episodes, rows, scrubbed, problems = [], [], [], []
+    laid_out = job.output == ROWS or bool(settings.tokenizer)
     for item in read_piece(job.piece):
         if isinstance(item, Problem):
             problems.append(item)
@@ -191,19 +192,20 @@ def _process(job: _Job) -> _PieceResult:
         if isinstance(item, Rejected):
             report.dropped[item.reason] += 1
             continue
-        reason, row = _row_of(item, settings, redactor, report, laid_out=job.output == ROWS or bool(settings.tokenizer))
+        reason, row, replaced = _row_of(item, settings, redactor, laid_out=laid_out)
         if reason:
             report.dropped[reason] += 1
             continue
         episodes.append(item.episode)
         rows.append(row)
+        scrubbed.append(replaced)
     tokens = TokenCounter(settings.tokenizer).count_rows(rows) if settings.tokenizer else []
     if settings.max_tokens is not None and tokens:
         keep = [n <= settings.max_tokens for n in tokens]
         report.dropped[filters.TOO_MANY_TOKENS] += keep.count(False)
-        episodes = [e for e, k in zip(episodes, keep, strict=True) if k]
-        rows = [r for r, k in zip(rows, keep, strict=True) if k]
-        tokens = [n for n, k in zip(tokens, keep, strict=True) if k]
+        chosen = [i for i, ok in enumerate(keep) if ok]
+        episodes, rows = [episodes[i] for i in chosen], [rows[i] for i in chosen]
+        tokens, scrubbed = [tokens[i] for i in chosen], [scrubbed[i] for i in chosen]
     texts = [dedup.trajectory_text(e) for e in episodes]
     signatures = None
     if settings.near_dup_threshold is not None:
@@ -216,11 +218,9 @@ def _process(job: _Job) -> _PieceResult:
         table = pa.table({"json": pa.array(lines, pa.large_binary())})
     with pa.OSFile(job.spill, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    for episode in episodes:
-        report.models[episode.model.name] += 1
     return _PieceResult(
         job.config, report, [r["id"] for r in rows], [dedup.exact_key(t) for t in texts], signatures, tokens,
-        job.spill, problems,
+        scrubbed, [e.model.name for e in episodes], job.spill, problems,
     )  # fmt: skip
 
 
@@ -228,15 +228,15 @@ def _row_of(
     item: EpisodeItem,
     settings: filters.CurationSettings,
     redactor: Redactor | None,
-    report: ConfigReport,
     *,
     laid_out: bool,
-) -> tuple[str | None, dict[str, Any]]:
-    """Why the episode is dropped, or its row (only id and taxonomy when `laid_out` is False)."""
+) -> tuple[str | None, dict[str, Any], int]:
+    """Why the episode is dropped, or its row (only id and taxonomy when `laid_out` is False) and the
+    number of secrets the scrub replaced."""
     episode = item.episode
     reason = filters.episode_problem(episode, settings)
     if reason:
-        return reason, {}
+        return reason, {}, 0
     scrubbed = scrub_episode(episode, redactor) if redactor else 0
     if not laid_out and item.turns is not None:
         # Parsed from a row, so it lays out, and the row gave its length: an export needs no row.
@@ -246,13 +246,12 @@ def _row_of(
         try:
             row = render(episode)
         except RenderError as exc:
-            return (filters.TAG_COLLISION if "tag collision" in str(exc) else filters.MALFORMED), {}
+            return (filters.TAG_COLLISION if "tag collision" in str(exc) else filters.MALFORMED), {}, 0
         turns = len(row["conversations"])
     reason = filters.turns_problem(turns, settings)
     if reason:
-        return reason, {}
-    report.scrubbed += scrubbed
-    return None, row
+        return reason, {}, 0
+    return None, row, scrubbed
 
 
 def _combine(config: str, results: list[_PieceResult], settings: filters.CurationSettings) -> Curated:
@@ -279,6 +278,9 @@ def _combine(config: str, results: list[_PieceResult], settings: filters.Curatio
     kept = [i for i, drop in zip(order, exact | near, strict=True) if not drop]
     report.kept = len(kept)
     report.tokens = [tokens[i] for i in kept] if tokens else []
-    report.models = +report.models
+    scrubbed = [n for r in results for n in r.scrubbed]
+    models = [m for r in results for m in r.models]
+    report.scrubbed = sum(scrubbed[i] for i in kept)
+    report.models = Counter(models[i] for i in kept)
     tables = [pa.ipc.open_file(pa.memory_map(r.spilled)).read_all() for r in results]  # zero-copy
     return Curated(report, pa.concat_tables(tables) if tables else SCHEMA.empty_table(), kept)
