@@ -34,6 +34,7 @@ def test_publish_two_configs_and_load_them(tmp_path: Path, monkeypatch: pytest.M
     card = (out / "README.md").read_text()
     assert "config_name: kimi" in card and "| Samples | 3 | 3 |" in card and "## Curation" in card
     assert "## Generation" in card and "- Policy: `oracle`" in card  # from the run's manifest
+    assert "- Tool sandbox used (on the machine that started the run): `" in card
     first = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert run("publish", runs, "--out", out, "--no-dedup", "--near-dup", "0", "--workers", "1").returncode == 0
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first  # byte-identical

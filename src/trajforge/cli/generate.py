@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from rich.table import Table
 from trajforge.cli.common import fail
 from trajforge.policy import ModelConfig
 from trajforge.runner import GenerateSettings, GenerateSummary, Ledger, RayOptions, generate, generate_on_ray
-from trajforge.sandbox import SandboxConfig, SandboxUnavailable
+from trajforge.sandbox import SandboxConfig, SandboxFactory, SandboxUnavailable
 from trajforge.tasks import load_tasks
 
 
@@ -141,6 +142,9 @@ def _write_manifest(path: Path, settings: GenerateSettings, options: dict[str, A
     """The effective settings of the run, for reproducing it; never the API key."""
     manifest = {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items() if k != "api_key"}
     manifest.update(config=settings.config, concurrency=settings.concurrency, written=time.strftime("%FT%T%z"))
+    with contextlib.suppress(SandboxUnavailable):  # generation itself reports that
+        # what `auto` means on this machine, for the card's generation details
+        manifest["sandbox_backend"] = asyncio.run(SandboxFactory(settings.sandbox).backend())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
