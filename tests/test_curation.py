@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -194,3 +196,13 @@ def test_unreadable_lines_are_reported_with_file_and_line(tmp_path: Path) -> Non
     data = json.loads(result.stdout)
     assert data["unreadable"] == 1 and _counts(data) == {"malformed row": 1}
     assert parse  # the strict parser is what decides "malformed"
+
+
+def test_python_m_runs_curation_in_worker_processes(tmp_path: Path) -> None:
+    """Workers are spawned, which imports the main module again: `python -m trajforge` must not rerun the CLI."""
+    write_rows(tmp_path / "a" / "mix.jsonl", [varied(1), varied(2)])
+    write_rows(tmp_path / "b" / "mix.jsonl", [varied(3)])
+    command = [sys.executable, "-m", "trajforge", "curate", tmp_path, "--workers", "2", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["configs"][0]["kept"] == 3

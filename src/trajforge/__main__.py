@@ -2,4 +2,5 @@
 
 from trajforge.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (spawn) import this module again: they must not start the CLI
+    main()
