@@ -199,7 +199,7 @@ def test_unreadable_lines_are_reported_with_file_and_line(tmp_path: Path) -> Non
 
 
 def test_python_m_runs_curation_in_worker_processes(tmp_path: Path) -> None:
-    """Workers are spawned, which imports the main module again: `python -m trajforge` must not rerun the CLI."""
+    """`python -m trajforge` with spawned worker processes (two files, so two pieces of work)."""
     write_rows(tmp_path / "a" / "mix.jsonl", [varied(1), varied(2)])
     write_rows(tmp_path / "b" / "mix.jsonl", [varied(3)])
     command = [sys.executable, "-m", "trajforge", "curate", tmp_path, "--workers", "2", "--json"]
