@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.card import CardInput, card
-from trajforge.dataset.curate import ROWS, CurationResult, curate
+from trajforge.dataset.curate import ROWS, Curated, CurationResult, curate
 from trajforge.dataset.episodes import run_manifests
 from trajforge.dataset.filters import CurationSettings
-from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.parallel import bounded_map
-from trajforge.dataset.stats import ConfigStats, compute_stats
+from trajforge.dataset.stats import ConfigStats
 
 SHARD_ROWS = 5000
 ROW_GROUP_ROWS = 1024  # small row groups let readers split a shard between workers
@@ -65,21 +64,12 @@ def publish(
     try:
         with curate(paths, settings, output=ROWS, workers=workers, progress=progress) as result:
             kept = [c for c in result.configs if c.report.kept]
-            jobs = []
-            for curated in kept:
-                shards = -(-curated.report.kept // SHARD_ROWS)
-                folder = staging / "data" / curated.report.config
-                folder.mkdir(parents=True, exist_ok=True)
-                for index, table in enumerate(curated.batches(SHARD_ROWS)):
-                    jobs.append((folder / f"train-{index:05d}-of-{shards:05d}.parquet", table))
-            for _ in bounded_map(_write_shard, jobs, workers):  # encoding releases the GIL: shards in parallel
-                pass
-            del jobs
-            sources = [
-                ConfigSource(c.report.config, tuple(sorted((staging / "data" / c.report.config).glob("*.parquet"))))
-                for c in kept
-            ]
-            stats = compute_stats(sources)
+            totals = {c.report.config: ConfigStats(c.report.config) for c in kept}
+            # Shards are cut lazily (a few in memory at once), written on threads (Parquet encoding
+            # releases the GIL), and measured as they are written instead of being read back.
+            for part in bounded_map(_write_shard, _shards(kept, staging), workers):
+                totals[part.config].merge(part)
+            stats = list(totals.values())
             text = card(
                 CardInput(
                     pretty_name=pretty_name or out.name,
@@ -97,9 +87,24 @@ def publish(
     return PublishResult(out, result, stats)
 
 
-def _write_shard(job: tuple[Path, pa.Table]) -> None:
-    path, table = job
+def _shards(kept: list[Curated], staging: Path) -> Iterator[tuple[str, Path, pa.Table]]:
+    """(config, path, rows) of every shard, cut as the iteration advances."""
+    for curated in kept:
+        config = curated.report.config
+        shards = -(-curated.report.kept // SHARD_ROWS)
+        folder = staging / "data" / config
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, table in enumerate(curated.batches(SHARD_ROWS)):
+            yield config, folder / f"train-{index:05d}-of-{shards:05d}.parquet", table
+
+
+def _write_shard(job: tuple[str, Path, pa.Table]) -> ConfigStats:
+    """Write one shard; returns its statistics."""
+    config, path, table = job
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    part = ConfigStats(config)
+    part.add(table)
+    return part
 
 
 def _check_target(out: Path) -> None:
