@@ -66,7 +66,10 @@ def test_ctrl_c_lets_running_episodes_finish(tmp_path: Path) -> None:
             [str(SCRIPT), "generate", "--tasks", str(spec), "--model", "m", "--endpoint", server.url, "--out", str(out),
              "--concurrency", "4", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(2.5)
+        deadline = time.monotonic() + 60
+        # SIGINT once episodes are being recorded, not while the command is still starting up
+        while not any(f.stat().st_size for f in out.glob("runs/m/episodes-*.jsonl")) and time.monotonic() < deadline:
+            time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -19,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from trajforge.cli.common import fail
-from trajforge.policy import ModelConfig
-from trajforge.runner import GenerateSettings, GenerateSummary, Ledger, RayOptions, generate, generate_on_ray
 from trajforge.sandbox import SandboxConfig, SandboxFactory, SandboxUnavailable
 from trajforge.tasks import load_tasks
+
+if TYPE_CHECKING:  # the runner pulls in the model client (openai): imported where a command needs it
+    from trajforge.runner import GenerateSettings, GenerateSummary
 
 
 def generate_command(
@@ -58,7 +59,9 @@ def generate_command(
     ray_workers: Annotated[int, typer.Option(min=1, help="Ray shares, one CPU each.")] = 2,
 ) -> None:
     """Generate episodes over tasks; Ctrl-C once lets running episodes finish, twice stops at once."""
-    given = {k: v for k, v in locals().items() if k != "run_file"}
+    given = {k: v for k, v in locals().items() if k != "run_file"}  # first: the options, nothing else
+    from trajforge.runner import Ledger, RayOptions, generate_on_ray  # here: it pulls in the model client (openai)
+
     options = _merge_run_file(run_file, given)
     if options["out"] is None:
         raise fail("--out is required (or `out:` in the run file)")
@@ -116,6 +119,9 @@ def _merge_run_file(run_file: Path | None, given: dict[str, Any]) -> dict[str, A
 
 
 def _settings(options: dict[str, Any], endpoints: list[str]) -> GenerateSettings:
+    from trajforge.policy import ModelConfig
+    from trajforge.runner import GenerateSettings
+
     model_config = None
     if options["policy"] == "model":
         body = options["extra_body"]
@@ -150,6 +156,8 @@ def _write_manifest(path: Path, settings: GenerateSettings, options: dict[str, A
 
 
 async def _run(tasks: list[Any], settings: GenerateSettings, out: Path, *, quiet: bool) -> GenerateSummary:
+    from trajforge.runner import GenerateSummary, Ledger, generate
+
     stop = asyncio.Event()
     ledger = Ledger(out, settings.config)
     summary = GenerateSummary(ledger.records_dir, ledger.rows_dir)

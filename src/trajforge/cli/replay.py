@@ -13,7 +13,6 @@ from rich.console import Console
 
 from trajforge.cli.common import fail
 from trajforge.dataset import LayoutError, Problem, discover, iter_rows
-from trajforge.runner import replay_episode
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import load_tasks
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
@@ -68,6 +67,8 @@ def _episode(data: Any) -> Episode:
 
 
 async def _replay_all(episodes: list[Episode], catalog: Any, sandbox: SandboxConfig, as_json: bool) -> int:
+    from trajforge.runner import replay_episode  # here: the runner pulls in the model client (openai)
+
     factory = SandboxFactory(sandbox)
     differing = 0
     for recorded in episodes:

@@ -11,8 +11,6 @@ import typer
 from pydantic import ValidationError
 
 from trajforge.cli.common import fail
-from trajforge.policy import ModelConfig
-from trajforge.runner import run_single
 from trajforge.sandbox import SandboxConfig, SandboxUnavailable
 from trajforge.tasks import TaskLimits, TaskSpec, taxonomy_problem
 from trajforge.tools import UnknownToolset, parse_toolsets
@@ -55,6 +53,9 @@ def run_task(
         raise fail(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise fail(f"--extra-body is not JSON: {exc}") from None
+    from trajforge.policy import ModelConfig  # here: the model client (openai) is slow to import
+    from trajforge.runner import run_single
+
     model_config = ModelConfig(
         endpoint=endpoint,
         model=model,

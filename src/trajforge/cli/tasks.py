@@ -12,8 +12,6 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from trajforge.agent.environment import EnvironmentSetupError
-from trajforge.runner import oracle_policy, run_task_episode, runnable
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import LoadedTask, TaskLoad, load_tasks
 from trajforge.trace import Finish, ModelInfo, Outcome
@@ -58,6 +56,8 @@ def list_tasks(
 
 
 def _summary(task: LoadedTask) -> dict[str, object]:
+    from trajforge.runner import runnable  # here: the runner pulls in the model client (openai)
+
     spec = task.spec
     return {
         "id": spec.id,
@@ -110,6 +110,9 @@ def validate(
 
 
 async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig) -> list[str]:
+    from trajforge.agent.environment import EnvironmentSetupError  # here: the agent pulls in the model client
+    from trajforge.runner import oracle_policy, run_task_episode, runnable
+
     factory = SandboxFactory(sandbox)
     failures, played = [], 0
     for task in tasks:
