@@ -105,6 +105,8 @@ def test_publish_is_the_same_with_one_or_two_workers_and_any_file_order(tmp_path
     assert one.curation.configs[0].report.kept == two.curation.configs[0].report.kept > 0
     for name in ("README.md", "data/mix/train-00000-of-00001.parquet"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    ids = pq.read_table(tmp_path / "two" / "data" / "mix" / "train-00000-of-00001.parquet").column("id").to_pylist()
+    assert ids == sorted(ids) and len(ids) == len(set(ids))  # taken from two spilled pieces, in id order
 
 
 def test_rows_from_files_are_curated_like_records(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from trajforge.dataset.episodes import EpisodeItem, Piece, Rejected, episode_sou
 from trajforge.dataset.formats import FORMATS, ExportOptions, json_bytes
 from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.parallel import default_workers
-from trajforge.dataset.schema import SCHEMA, Problem, rows_table
+from trajforge.dataset.schema import Problem, rows_table
 from trajforge.dataset.scrub import scrub_episode
 from trajforge.dataset.tokens import TokenCounter
 from trajforge.trace import RenderError, render
@@ -61,16 +61,38 @@ class ConfigReport:
 
 @dataclass
 class Curated:
-    """One config's output and report; `kept` indexes `table` in id order."""
+    """One config's output and report.
+
+    `pieces` are the spilled tables (memory-mapped) of the config's pieces of
+    work, in order; `kept` are positions in their concatenation, in id order.
+    ROWS output has SCHEMA; other outputs one `json` column.
+    """
 
     report: ConfigReport
-    table: pa.Table  # ROWS output: SCHEMA; other outputs: one `json` column
+    pieces: list[pa.Table]
     kept: list[int]
 
-    def batches(self, rows: int) -> Iterator[pa.Table]:
-        """The kept rows in id order, `rows` at a time."""
-        for start in range(0, len(self.kept), rows):
-            yield self.table.take(pa.array(self.kept[start : start + rows], type=pa.int64()))
+    def batches(self, rows: int, start: int = 0, stop: int | None = None) -> Iterator[pa.Table]:
+        """The kept rows in id order (those from `start` to `stop`), `rows` at a time."""
+        stop = len(self.kept) if stop is None else stop
+        offsets = np.cumsum([0] + [t.num_rows for t in self.pieces])
+        for first in range(start, stop, rows):
+            yield self._take(np.asarray(self.kept[first : min(first + rows, stop)], dtype=np.int64), offsets)
+
+    def _take(self, positions: np.ndarray, offsets: np.ndarray) -> pa.Table:
+        """Rows at `positions`, in that order, taken piece by piece.
+
+        Arrow's `take` on the concatenated table would first join every chunk of
+        a column into one (a copy of the whole config per call); per piece it
+        copies only the rows taken.
+        """
+        piece = np.searchsorted(offsets, positions, side="right") - 1
+        parts = [self.pieces[p].take(pa.array(positions[piece == p] - offsets[p])) for p in np.unique(piece)]
+        grouped = pa.concat_tables(parts).combine_chunks()  # rows grouped by piece, each group in given order
+        order = np.argsort(piece, kind="stable")
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return grouped.take(pa.array(inverse))
 
 
 @dataclass
@@ -90,7 +112,7 @@ class CurationResult:
     def close(self) -> None:
         """Remove the spilled output."""
         for curated in self.configs:
-            curated.table = curated.table.slice(0, 0)
+            curated.pieces = []  # the files behind them are about to go
         self.spill.cleanup()
 
     def __enter__(self) -> CurationResult:
@@ -283,4 +305,4 @@ def _combine(config: str, results: list[_PieceResult], settings: filters.Curatio
     report.scrubbed = sum(scrubbed[i] for i in kept)
     report.models = Counter(models[i] for i in kept)
     tables = [pa.ipc.open_file(pa.memory_map(r.spilled)).read_all() for r in results]  # zero-copy
-    return Curated(report, pa.concat_tables(tables) if tables else SCHEMA.empty_table(), kept)
+    return Curated(report, tables, kept)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.card import CardInput, card
@@ -23,10 +22,11 @@ from trajforge.dataset.curate import ROWS, Curated, CurationResult, curate
 from trajforge.dataset.episodes import run_manifests
 from trajforge.dataset.filters import CurationSettings
 from trajforge.dataset.parallel import bounded_map
+from trajforge.dataset.schema import SCHEMA
 from trajforge.dataset.stats import ConfigStats
 
 SHARD_ROWS = 5000
-ROW_GROUP_ROWS = 1024  # small row groups let readers split a shard between workers
+ROW_GROUP_ROWS = 1024  # small row groups let readers split a shard between workers, and bound memory
 
 
 class PublishError(ValueError):
@@ -65,8 +65,8 @@ def publish(
         with curate(paths, settings, output=ROWS, workers=workers, progress=progress) as result:
             kept = [c for c in result.configs if c.report.kept]
             totals = {c.report.config: ConfigStats(c.report.config) for c in kept}
-            # Shards are cut lazily (a few in memory at once), written on threads (Parquet encoding
-            # releases the GIL), and measured as they are written instead of being read back.
+            # Shards are written on threads (Parquet encoding releases the GIL), a row group at a
+            # time, and measured as they are written instead of being read back.
             for part in bounded_map(_write_shard, _shards(kept, staging), workers):
                 totals[part.config].merge(part)
             stats = list(totals.values())
@@ -87,23 +87,26 @@ def publish(
     return PublishResult(out, result, stats)
 
 
-def _shards(kept: list[Curated], staging: Path) -> Iterator[tuple[str, Path, pa.Table]]:
-    """(config, path, rows) of every shard, cut as the iteration advances."""
+def _shards(kept: list[Curated], staging: Path) -> Iterator[tuple[Curated, Path, int, int]]:
+    """(config's output, path, first and last+1 kept position) of every shard."""
     for curated in kept:
-        config = curated.report.config
-        shards = -(-curated.report.kept // SHARD_ROWS)
-        folder = staging / "data" / config
+        count = -(-curated.report.kept // SHARD_ROWS)
+        folder = staging / "data" / curated.report.config
         folder.mkdir(parents=True, exist_ok=True)
-        for index, table in enumerate(curated.batches(SHARD_ROWS)):
-            yield config, folder / f"train-{index:05d}-of-{shards:05d}.parquet", table
+        for index in range(count):
+            start = index * SHARD_ROWS
+            stop = min(start + SHARD_ROWS, curated.report.kept)
+            yield curated, folder / f"train-{index:05d}-of-{count:05d}.parquet", start, stop
 
 
-def _write_shard(job: tuple[str, Path, pa.Table]) -> ConfigStats:
-    """Write one shard; returns its statistics."""
-    config, path, table = job
-    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
-    part = ConfigStats(config)
-    part.add(table)
+def _write_shard(job: tuple[Curated, Path, int, int]) -> ConfigStats:
+    """Write one shard a row group at a time (memory stays at one row group); returns its statistics."""
+    curated, path, start, stop = job
+    part = ConfigStats(curated.report.config)
+    with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
+        for table in curated.batches(ROW_GROUP_ROWS, start, stop):
+            writer.write_table(table)
+            part.add(table)
     return part
 
 
