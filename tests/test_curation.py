@@ -83,6 +83,7 @@ def test_secrets_are_scrubbed_from_published_rows(tmp_path: Path) -> None:
     rows = [row for f in sorted(out.rglob("*.parquet")) for row in pq.read_table(f).to_pylist()]
     assert any(EMAIL in turn["value"] for row in rows for turn in row["conversations"])
     assert validate(discover([out]), lambda problem: None).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "run"]  # no staging or spill left behind
 
 
 def test_near_duplicate_threshold_and_signature() -> None:

@@ -126,7 +126,7 @@ class CurationResult:
 class _PieceResult:
     config: str
     report: ConfigReport
-    ids: list[str]  # per row that passed the per-episode filters, in spill order:
+    ids: list[str]  # these lists: one item per row that passed the per-episode filters, in spill order
     keys: list[bytes]
     signatures: np.ndarray | None
     tokens: list[int]
@@ -154,11 +154,15 @@ def curate(
     options: ExportOptions | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    spill_dir: Path | None = None,
 ) -> CurationResult:
     """Curate every config under `paths` (run folders, row files, published datasets).
 
     `output` is ROWS for an Arrow table of FORMAT.md rows, or a FORMATS name for
     JSON lines in that format. `progress(done, total)` is called per piece.
+    The output is spilled under `spill_dir` (default: the system's temporary
+    folder, which may be in memory: callers that write a dataset pass a folder
+    on the disk they write to).
     Raises LayoutError for a path that holds no dataset and TokenizerError for
     a tokenizer that cannot be loaded.
     """
@@ -167,7 +171,7 @@ def curate(
     if settings.tokenizer:
         TokenCounter(settings.tokenizer)  # fail before any work when it cannot load
     sources = episode_sources(paths)
-    spill = tempfile.TemporaryDirectory(prefix="trajforge-curate-")
+    spill = tempfile.TemporaryDirectory(prefix=".trajforge-curate-", dir=spill_dir)
     try:
         work = [(source.name, piece) for source in sources for file in source.files for piece in pieces(file)]
         jobs = [

@@ -45,7 +45,7 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     with curate(paths, settings or CurationSettings(), output=to, options=options, workers=workers,
-                progress=progress) as result:  # fmt: skip
+                progress=progress, spill_dir=out) as result:  # fmt: skip
         for curated in result.configs:
             path = out / f"{curated.report.config}.jsonl"
             temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")

@@ -59,10 +59,11 @@ def publish(
     """
     _check_target(out)
     settings = settings or CurationSettings()
+    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        with curate(paths, settings, output=ROWS, workers=workers, progress=progress) as result:
+        with curate(paths, settings, output=ROWS, workers=workers, progress=progress, spill_dir=out.parent) as result:
             kept = [c for c in result.configs if c.report.kept]
             totals = {c.report.config: ConfigStats(c.report.config) for c in kept}
             # Shards are written on threads (Parquet encoding releases the GIL), a row group at a
