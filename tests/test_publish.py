@@ -28,15 +28,17 @@ def test_publish_two_configs_and_load_them(tmp_path: Path, monkeypatch: pytest.M
     assert deduplicated.returncode == 0, deduplicated.stderr
     assert "kimi: 1 rows published, 2 dropped" in deduplicated.stdout
     assert "| exact duplicate (same task and trajectory as a kept episode) | 2 | 2 |" in (out / "README.md").read_text()
-    published = run("publish", runs, "--out", out, "--no-dedup", "--near-dup", "0")
+    published = run("publish", runs, "--out", out, "--no-dedup", "--near-dup", "0", "--repo-id", "me/traces")
     assert published.returncode == 0, published.stderr
     assert "kimi: 3 rows published, 0 dropped" in published.stdout
     card = (out / "README.md").read_text()
     assert "config_name: kimi" in card and "| Samples | 3 | 3 |" in card and "## Curation" in card
+    assert 'load_dataset("me/traces", "kimi", split="train")' in card
     assert "## Generation" in card and "- Policy: `oracle`" in card  # from the run's manifest
     assert "- Tool sandbox used (on the machine that started the run): `" in card
     first = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    assert run("publish", runs, "--out", out, "--no-dedup", "--near-dup", "0", "--workers", "1").returncode == 0
+    again = ("publish", runs, "--out", out, "--no-dedup", "--near-dup", "0", "--repo-id", "me/traces", "--workers", "1")
+    assert run(*again).returncode == 0
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first  # byte-identical
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -176,6 +176,7 @@ def publish_command(
     out: Annotated[Path, typer.Option(help="The dataset folder to write (data/<config>/ and README.md).")],
     license: Annotated[str, typer.Option(help="License named in the card.")] = "apache-2.0",
     pretty_name: Annotated[str, typer.Option(help="Dataset name in the card (default: the folder's name).")] = "",
+    repo_id: Annotated[str, typer.Option(help="Hub repository the card's loading snippet names.")] = "",
     *,
     settings: CurationSettings,
     workers: int,
@@ -183,7 +184,7 @@ def publish_command(
     """Curate episodes and write a Hugging Face dataset folder: Parquet shards per config and a card."""
     result = _run_curation(
         "publishing",
-        lambda update: publish(inputs, out, settings, license=license, pretty_name=pretty_name,
+        lambda update: publish(inputs, out, settings, license=license, pretty_name=pretty_name, repo_id=repo_id,
                                workers=workers or None, progress=update),
     )  # fmt: skip
     _report_problems(result.curation.problems)

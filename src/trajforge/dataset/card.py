@@ -20,6 +20,7 @@ class CardInput:
 
     pretty_name: str
     license: str
+    repo_id: str  # what the loading snippet names
     stats: list[ConfigStats]
     reports: dict[str, ConfigReport]
     settings: CurationSettings
@@ -59,7 +60,7 @@ def card(data: CardInput) -> str:
         "```python",
         "from datasets import load_dataset",
         "",
-        *(f'ds = load_dataset("{data.pretty_name}", "{name}", split="train")' for name in names),
+        *(f'ds = load_dataset("{data.repo_id}", "{name}", split="train")' for name in names),
         "```",
         "",
         "## Schema",

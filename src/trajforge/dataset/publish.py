@@ -49,13 +49,16 @@ def publish(
     *,
     license: str = "apache-2.0",
     pretty_name: str = "",
+    repo_id: str = "",
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PublishResult:
     """Curate the episodes under `paths` and write the dataset folder `out`.
 
     `out` may be new, empty, or a dataset folder (it is then replaced whole);
-    anything else is refused with PublishError, before any work.
+    anything else is refused with PublishError, before any work. The card's
+    loading snippet names `repo_id` (the hub repository it is meant for),
+    else the pretty name.
     """
     _check_target(out)
     settings = settings or CurationSettings()
@@ -74,6 +77,7 @@ def publish(
             text = card(
                 CardInput(
                     pretty_name=pretty_name or out.name,
+                    repo_id=repo_id or pretty_name or out.name,
                     license=license,
                     stats=stats,
                     reports={c.report.config: c.report for c in result.configs},
