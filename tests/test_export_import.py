@@ -13,6 +13,7 @@ from trajforge.trace import parse, render
 from trajforge.trace.turns import build_system
 
 from .curation_data import varied, write_rows, write_run
+from .fake_hub import FakeHub
 from .test_cli import run
 
 
@@ -165,3 +166,22 @@ def test_push_without_network_fails_clearly_and_changes_nothing(
     assert "Traceback" not in result.stderr
     assert {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()} == before
     assert run("push", tmp_path / "run", "me/traces").returncode == 1  # not a dataset folder
+
+
+def test_push_uploads_the_dataset_folder_in_one_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = write_run(tmp_path / "run", [varied(1), varied(2)])
+    dataset = tmp_path / "dataset"
+    assert run("publish", runs, "--out", dataset).returncode == 0
+    (dataset / "stray.txt").write_text("not part of the dataset")
+    with FakeHub() as hub:
+        for key, value in {"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_" + "x" * 34, "HF_HOME": str(tmp_path / "hf"),
+                           "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}.items():  # fmt: skip
+            monkeypatch.setenv(key, value)
+        result = run("push", dataset, "me/traces", "--private")
+    assert result.returncode == 0, result.stderr + str(hub.state.unknown)
+    assert hub.state.repos == {"me/traces": {"private": True, "type": "dataset"}}
+    assert hub.state.commits == ["me/traces"]
+    assert any("config_name: mix" in card for card in hub.state.validated)  # the hub's card check saw our card
+    local = {str(p.relative_to(dataset)): p.read_bytes() for p in dataset.rglob("*") if p.is_file()}
+    del local["stray.txt"]  # only README.md and data/ go up
+    assert hub.state.files["me/traces"] == local

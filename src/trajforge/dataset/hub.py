@@ -37,8 +37,9 @@ def push(dataset: Path, repo_id: str, *, private: bool = False, token: str | Non
         raise PushError(f"the hub refused the upload to {repo_id}: {exc}".splitlines()[0]) from None
     except (OSError, ConnectionError) as exc:
         raise PushError(f"cannot reach the hub ({api.endpoint}): {exc} (nothing was uploaded)") from None
-    except Exception as exc:  # httpx/requests transport errors differ between huggingface_hub versions
-        if "connect" in type(exc).__name__.lower() or "timeout" in type(exc).__name__.lower():
+    except Exception as exc:  # transport errors (httpx or requests) and others differ between versions
+        name = type(exc).__name__
+        if "connect" in name.lower() or "timeout" in name.lower():
             raise PushError(f"cannot reach the hub ({api.endpoint}): {exc} (nothing was uploaded)") from None
-        raise
+        raise PushError(f"push to {repo_id} failed: {name}: {exc}".splitlines()[0]) from None
     return str(getattr(commit, "repo_url", "") or f"{api.endpoint}/datasets/{repo_id}")
