@@ -21,7 +21,7 @@ from rich.table import Table
 
 from trajforge.cli.common import fail
 from trajforge.dataset import LayoutError, Problem
-from trajforge.dataset.curate import ROWS, CurationResult, curate
+from trajforge.dataset.curate import REPORT, CurationResult, curate
 from trajforge.dataset.export import export
 from trajforge.dataset.filters import FILTERS, CurationSettings
 from trajforge.dataset.formats import FORMATS, ExportOptions
@@ -158,7 +158,7 @@ def curate_command(
     """Run the curation filters and print what each would drop; writes nothing."""
 
     def work(update: Callable[[int, int], None]) -> CurationResult:
-        with curate(inputs, settings, output=ROWS, workers=workers or None, progress=update) as result:
+        with curate(inputs, settings, output=REPORT, workers=workers or None, progress=update) as result:
             return result
 
     result = _run_curation("curating", work)

@@ -39,6 +39,7 @@ from trajforge.trace import RenderError, render
 from trajforge.trace.secrets import Redactor
 
 ROWS = "rows"  # output: FORMAT.md rows as an Arrow table (publish); otherwise a FORMATS name, as JSON lines
+REPORT = "report"  # output: nothing but the report (curate)
 
 
 @dataclass
@@ -158,16 +159,16 @@ def curate(
 ) -> CurationResult:
     """Curate every config under `paths` (run folders, row files, published datasets).
 
-    `output` is ROWS for an Arrow table of FORMAT.md rows, or a FORMATS name for
-    JSON lines in that format. `progress(done, total)` is called per piece.
+    `output` is ROWS for an Arrow table of FORMAT.md rows, a FORMATS name for
+    JSON lines in that format, or REPORT for the report alone. `progress(done, total)` is called per piece.
     The output is spilled under `spill_dir` (default: the system's temporary
     folder, which may be in memory: callers that write a dataset pass a folder
     on the disk they write to).
     Raises LayoutError for a path that holds no dataset and TokenizerError for
     a tokenizer that cannot be loaded.
     """
-    if output != ROWS and output not in FORMATS:
-        raise ValueError(f"unknown output {output!r}: {ROWS}, {', '.join(FORMATS)}")
+    if output not in (ROWS, REPORT, *FORMATS):
+        raise ValueError(f"unknown output {output!r}: {ROWS}, {REPORT}, {', '.join(FORMATS)}")
     if settings.tokenizer:
         TokenCounter(settings.tokenizer)  # fail before any work when it cannot load
     sources = episode_sources(paths)
@@ -238,6 +239,8 @@ def _process(job: _Job) -> _PieceResult:
         signatures = np.stack([dedup.signature(t, settings.num_perm) for t in texts]) if texts else None
     if job.output == ROWS:
         table = rows_table(rows)
+    elif job.output == REPORT:
+        table = pa.table({"json": pa.array([], pa.large_binary())})
     else:
         convert = FORMATS[job.output]
         lines = [json_bytes(convert(e, r, job.options)) for e, r in zip(episodes, rows, strict=True)]
