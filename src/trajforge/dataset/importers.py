@@ -33,11 +33,21 @@ import orjson
 from trajforge.dataset.readers import iter_rows
 from trajforge.dataset.schema import Problem
 from trajforge.tasks import taxonomy_problem
-from trajforge.trace import Episode, Finish, Message, ParseError, TaskRef, ToolCall, parse, split_system
+from trajforge.trace import (
+    Episode,
+    Finish,
+    Message,
+    ParseError,
+    TaskRef,
+    ToolCall,
+    parse,
+    parse_call,
+    split_inline_think,
+    split_system,
+)
 from trajforge.trace.turns import content_text, loads
 
 SOURCES = ("hermes-agent", "openai", "sharegpt")
-_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _RESPONSE = re.compile(r"<tool_response>\s*(.*?)\s*</tool_response>", re.DOTALL)
 _NAMED_ID = re.compile(r"^(?:functions\.)?([A-Za-z0-9_.-]+?):\d+$")  # Kimi K2: functions.read_file:3
@@ -133,7 +143,7 @@ def _openai_message(index: int, data: Any) -> Message:
         return Message(role=role, content=content)
     reasoning = data.get("reasoning_content") or data.get("reasoning")
     if not reasoning and content:
-        reasoning, content = _inline_think(content)
+        reasoning, content = split_inline_think(content)
     calls = [_openai_call(index, k, call) for k, call in enumerate(data.get("tool_calls") or [])]
     return Message(role="assistant", content=content, reasoning=reasoning or None, tool_calls=calls)
 
@@ -142,20 +152,7 @@ def _openai_call(index: int, k: int, data: Any) -> ToolCall:
     function = data.get("function") if isinstance(data, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise ImportRowError(f"message {index}: tool call {k} has no function name")
-    arguments = function.get("arguments")
-    call = ToolCall(id=str(data.get("id") or f"call_{index}_{k}"), name=function["name"])
-    if isinstance(arguments, dict):
-        call.arguments = arguments
-    elif isinstance(arguments, str):
-        try:
-            value = loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            call.arguments = value
-        else:
-            call.raw_arguments = arguments
-    return call
+    return parse_call(str(data.get("id") or f"call_{index}_{k}"), function["name"], function.get("arguments"))
 
 
 def _text(content: Any) -> str | None:
@@ -165,13 +162,6 @@ def _text(content: Any) -> str | None:
     if isinstance(content, list):
         return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return str(content)
-
-
-def _inline_think(content: str) -> tuple[str | None, str | None]:
-    match = _THINK.match(content)
-    if not match:
-        return None, content
-    return match.group(1).strip() or None, content[match.end() :] or None
 
 
 # ---------------------------------------------------------------- hermes-agent
@@ -206,7 +196,7 @@ def _from_hermes(row: dict[str, Any]) -> Episode:
 
 
 def _hermes_assistant(index: int, value: str) -> Message:
-    reasoning, rest = _inline_think(value)
+    reasoning, rest = split_inline_think(value)
     calls: list[ToolCall] = []
     for k, match in enumerate(_CALL.finditer(rest or "")):
         try:

@@ -16,12 +16,11 @@ from openai.types.chat import ChatCompletion
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Recovery
 from trajforge.policy.endpoints import EndpointPool
-from trajforge.trace import Message, ToolCall, Usage
+from trajforge.trace import Message, Usage, parse_call, split_inline_think
 
 _CONTEXT_WORDS = re.compile(
     r"context length|context window|maximum context|too many tokens|prompt is too long|input is too long", re.I
 )
-_INLINE_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.S)
 
 
 @dataclass(frozen=True)
@@ -178,20 +177,9 @@ def parse_message(message: Any) -> Message:
     content = message.content
     reasoning = extra.get("reasoning") or extra.get("reasoning_content")
     if not reasoning and content:
-        inline = _INLINE_THINK.match(content)
-        if inline:
-            reasoning, content = inline.group(1).strip("\n"), content[inline.end() :]
-    calls = [_tool_call(index, call) for index, call in enumerate(message.tool_calls or [])]
+        reasoning, content = split_inline_think(content)
+    calls = [
+        parse_call(call.id or f"call_{index}", call.function.name, call.function.arguments)
+        for index, call in enumerate(message.tool_calls or [])
+    ]
     return Message(role="assistant", content=content or None, reasoning=reasoning or None, tool_calls=calls)
-
-
-def _tool_call(index: int, call: Any) -> ToolCall:
-    raw = call.function.arguments or "{}"
-    try:
-        arguments = json.loads(raw)
-    except json.JSONDecodeError:
-        arguments = None
-    call_id = call.id or f"call_{index}"
-    if not isinstance(arguments, dict):
-        return ToolCall(call_id, call.function.name, {}, raw_arguments=raw)
-    return ToolCall(call_id, call.function.name, arguments)

@@ -4,6 +4,7 @@ No I/O beyond strings. `render(episode) -> row` and `parse(row) -> episode` are
 exact inverses for every episode that renders (FORMAT.md section 2).
 """
 
+from trajforge.trace.messages import parse_call, split_inline_think
 from trajforge.trace.model import (
     CallTiming,
     Episode,
@@ -58,8 +59,10 @@ __all__ = [
     "from_record",
     "order_problems",
     "parse",
+    "parse_call",
     "render",
     "split_gpt",
+    "split_inline_think",
     "split_system",
     "split_tool",
     "tag_collisions",
