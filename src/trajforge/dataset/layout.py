@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,19 +74,7 @@ def _discover_one(path: Path) -> Iterable[tuple[str, list[Path]]]:
 def _declared_configs(folder: Path) -> list[tuple[str, list[Path]]] | None:
     """The configs a dataset card's YAML front matter declares, or None without one."""
     card = folder / "README.md"
-    if not card.is_file():
-        return None
-    text = card.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return None
-    end = text.find("\n---", 3)
-    if end < 0:
-        raise LayoutError(f"{card}: YAML front matter is not closed with ---")
-    try:
-        meta = yaml.safe_load(text[3:end]) or {}
-    except yaml.YAMLError as exc:
-        raise LayoutError(f"{card}: front matter is not YAML: {exc}") from None
-    configs = meta.get("configs") if isinstance(meta, dict) else None
+    configs = front_matter(folder).get("configs")
     if not configs:
         return None
     result = []
@@ -100,6 +89,24 @@ def _declared_configs(folder: Path) -> list[tuple[str, list[Path]]] | None:
             raise LayoutError(f"{card}: config {entry['config_name']!r}: no file matches {', '.join(patterns)}")
         result.append((entry["config_name"], files))
     return result
+
+
+def front_matter(folder: Path) -> dict[str, Any]:
+    """The YAML front matter of `folder`'s README.md (empty without one); LayoutError when it is broken."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return {}
+    text = card.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    if end < 0:
+        raise LayoutError(f"{card}: YAML front matter is not closed with ---")
+    try:
+        meta = yaml.safe_load(text[3:end]) or {}
+    except yaml.YAMLError as exc:
+        raise LayoutError(f"{card}: front matter is not YAML: {exc}") from None
+    return meta if isinstance(meta, dict) else {}
 
 
 def _data_file_patterns(data_files: object) -> list[str]:

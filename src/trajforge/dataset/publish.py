@@ -21,6 +21,7 @@ from trajforge.dataset.card import CardInput, card
 from trajforge.dataset.curate import ROWS, Curated, CurationResult, curate
 from trajforge.dataset.episodes import run_manifests
 from trajforge.dataset.filters import CurationSettings
+from trajforge.dataset.layout import LayoutError, front_matter
 from trajforge.dataset.parallel import bounded_map
 from trajforge.dataset.schema import SCHEMA
 from trajforge.dataset.stats import ConfigStats
@@ -126,10 +127,9 @@ def _check_target(out: Path) -> None:
 
 def _is_dataset(folder: Path) -> bool:
     try:
-        text = (folder / "README.md").read_text(encoding="utf-8")
-    except OSError:
+        return bool(front_matter(folder).get("configs"))
+    except (LayoutError, OSError):
         return False
-    return text.startswith("---") and "\nconfigs:" in text.split("\n---", 1)[0]
 
 
 def _swap(staging: Path, out: Path) -> None:
