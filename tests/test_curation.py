@@ -209,3 +209,16 @@ def test_python_m_runs_curation_in_worker_processes(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["configs"][0]["kept"] == 3
+
+
+def test_pieces_of_a_jsonl_file_cover_every_line_once_with_its_number(tmp_path: Path) -> None:
+    from trajforge.dataset.episodes import pieces, read_piece
+
+    rows = write_rows(tmp_path / "mix.jsonl", [varied(i) for i in range(12)])
+    with rows.open("a") as handle:
+        handle.write("{broken\n")
+    cut = pieces(rows, piece_bytes=3000)  # smaller than a row: every piece ends at a line end all the same
+    assert len(cut) > 1
+    items = [item for piece in cut for item in read_piece(piece)]
+    assert [getattr(item, "number", None) or item.row for item in items] == list(range(1, 14))  # type: ignore[union-attr]
+    assert [item.episode.id for item in items[:12]] == [varied(i).id for i in range(12)]  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.layout import ConfigSource, discover
-from trajforge.dataset.readers import Row, is_parquet
+from trajforge.dataset.readers import Row, is_parquet, json_row, jsonl_chunks
 from trajforge.dataset.schema import Problem
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
 
@@ -110,21 +110,9 @@ def pieces(file: Path, piece_bytes: int = PIECE_BYTES) -> list[Piece]:
             return [Piece(file, row_group=0)]  # reading it will report the problem
         return [Piece(file, row_group=g) for g in range(groups)]
     try:
-        size = file.stat().st_size
-        handle = file.open("rb")
+        found = [Piece(file, start, start + len(chunk), line) for line, start, chunk in jsonl_chunks(file, piece_bytes)]
     except OSError:
-        return [Piece(file)]
-    found: list[Piece] = []
-    with handle:
-        start, line = 0, 1
-        while start < size:
-            handle.seek(min(start + piece_bytes, size))
-            handle.readline()  # on to the end of the line the cut falls in
-            stop = min(handle.tell(), size) if start + piece_bytes < size else size
-            handle.seek(start)
-            lines = handle.read(stop - start).count(b"\n")
-            found.append(Piece(file, start, stop, line))
-            start, line = stop, line + lines
+        return [Piece(file)]  # reading it will report the problem
     return found or [Piece(file)]
 
 
@@ -169,10 +157,7 @@ def _rows(piece: Piece) -> Iterator[Row | Problem]:
         return
     for offset, line in enumerate(data.split(b"\n")):
         if line.strip():
-            try:
-                yield Row(str(piece.file), piece.first_line + offset, orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                yield Problem(str(piece.file), piece.first_line + offset, f"invalid JSON: {exc}")
+            yield json_row(str(piece.file), piece.first_line + offset, line)
 
 
 def _parquet_rows(piece: Piece) -> Iterator[Row | Problem]:

@@ -101,21 +101,23 @@ def _jsonl_rows(file: Path) -> Iterator[Row | Problem]:
     with handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
-                yield _json_row(str(file), number, line)
+                yield json_row(str(file), number, line)
 
 
-def _json_row(file: str, number: int, line: bytes) -> Row | Problem:
+def json_row(file: str, number: int, line: bytes) -> Row | Problem:
+    """One JSONL line parsed, or a Problem naming file and line."""
     try:
         return Row(file, number, orjson.loads(line))
     except orjson.JSONDecodeError as exc:
         return Problem(file, number, f"invalid JSON: {exc}")
 
 
-def _jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, memoryview]]:
-    """(first line number, bytes) pieces of the file, each ending at a line end."""
+def jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, int, memoryview]]:
+    """(first line number, byte offset, bytes) pieces of the file, each ending at a line end; OSError if unreadable."""
     with file.open("rb") as handle:
         line = 1
         while block := handle.read(chunk_bytes):
+            start = handle.tell() - len(block)
             cut = block.rfind(b"\n") + 1
             while cut == 0:  # a line longer than a chunk: read on to its end
                 more = handle.read(chunk_bytes)
@@ -126,13 +128,13 @@ def _jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, memoryvie
                 cut = block.rfind(b"\n") + 1
             handle.seek(cut - len(block), os.SEEK_CUR)  # the rest starts the next chunk
             chunk = memoryview(block)[:cut]
-            yield line, chunk
+            yield line, start, chunk
             line += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
 
 
 def _jsonl_tasks(file: Path, chunk_bytes: int) -> Iterator[Callable[[], TableBatch]]:
     try:
-        for first_line, chunk in _jsonl_chunks(file, chunk_bytes):
+        for first_line, _, chunk in jsonl_chunks(file, chunk_bytes):
             yield partial(_jsonl_batch, str(file), first_line, chunk)
     except OSError as exc:
         yield partial(TableBatch, SCHEMA.empty_table(), [_file_problem(file, exc)])
@@ -143,7 +145,7 @@ def _jsonl_batch(file: str, first_line: int, chunk: memoryview) -> TableBatch:
     if table is not None and _complete(table):
         return TableBatch(table)
     lines = bytes(chunk).split(b"\n")
-    return _checked_batch([_json_row(file, first_line + k, line) for k, line in enumerate(lines) if line.strip()])
+    return _checked_batch([json_row(file, first_line + k, line) for k, line in enumerate(lines) if line.strip()])
 
 
 def _arrow_parse(chunk: memoryview) -> pa.Table | None:
