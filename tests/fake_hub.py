@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .local_server import LocalServer
 
 
 @dataclass
@@ -26,7 +27,7 @@ class HubState:
     unknown: list[str] = field(default_factory=list)
 
 
-class FakeHub:
+class FakeHub(LocalServer):
     """Start with `with FakeHub() as hub:`; `hub.url` is the endpoint (HF_ENDPOINT)."""
 
     def __init__(self) -> None:
@@ -85,15 +86,5 @@ class FakeHub:
                 state.unknown.append(f"GET {self.path}")
                 self._reply(404, {"error": f"not served by the fake hub: {self.path}"})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(Handler)
+        self.url = self.base

@@ -15,8 +15,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .local_server import LocalServer
 
 Reply = dict[str, Any]
 
@@ -43,7 +45,7 @@ def reply(
     return {"message": message}
 
 
-class ScriptedServer:
+class ScriptedServer(LocalServer):
     """Start with `with ScriptedServer(script) as server:`; `server.url` is the base URL."""
 
     def __init__(self, script: list[Reply] | Callable[[dict[str, Any]], Reply], latency: float = 0.0) -> None:
@@ -52,23 +54,12 @@ class ScriptedServer:
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> ScriptedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        """The OpenAI base URL (…/v1)."""
+        return f"{self.base}/v1"
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
