@@ -222,3 +222,19 @@ def test_pieces_of_a_jsonl_file_cover_every_line_once_with_its_number(tmp_path: 
     items = [item for piece in cut for item in read_piece(piece)]
     assert [getattr(item, "number", None) or item.row for item in items] == list(range(1, 14))  # type: ignore[union-attr]
     assert [item.episode.id for item in items[:12]] == [varied(i).id for i in range(12)]  # type: ignore[union-attr]
+
+
+def test_arguments_with_integers_beyond_64_bits_go_through_every_filter(tmp_path: Path) -> None:
+    """orjson refuses such integers: keys, loops, scrub and export must not depend on it."""
+    big = 2**70 + 1
+    episode = varied(1)
+    episode.messages[2].tool_calls[1].arguments["offset"] = big
+    runs = write_run(tmp_path / "run", [episode, varied(2)])
+    out = tmp_path / "dataset"
+    result = publish([runs], out, CurationSettings(), workers=1)
+    assert result.curation.configs[0].report.kept == 2
+    rows = [row for f in out.rglob("*.parquet") for row in pq.read_table(f).to_pylist()]
+    assert any(str(big) in turn["value"] for row in rows for turn in row["conversations"])
+    exported = run("export", runs, "--to", "openai", "--out", tmp_path / "openai")
+    assert exported.returncode == 0, exported.stderr
+    assert str(big) in (tmp_path / "openai" / "mix.jsonl").read_text()

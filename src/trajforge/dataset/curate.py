@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from trajforge.dataset import dedup, filters
 from trajforge.dataset.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
-from trajforge.dataset.formats import FORMATS, ExportOptions, json_bytes
+from trajforge.dataset.formats import FORMATS, ExportOptions
 from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.parallel import default_workers
 from trajforge.dataset.schema import Problem, rows_table
@@ -37,6 +37,7 @@ from trajforge.dataset.scrub import scrub_episode
 from trajforge.dataset.tokens import TokenCounter
 from trajforge.trace import RenderError, render
 from trajforge.trace.secrets import Redactor
+from trajforge.trace.turns import json_bytes
 
 ROWS = "rows"  # output: FORMAT.md rows as an Arrow table (publish); otherwise a FORMATS name, as JSON lines
 REPORT = "report"  # output: nothing but the report (curate)

@@ -17,9 +17,9 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
-import orjson
 
 from trajforge.trace import Episode
+from trajforge.trace.turns import json_bytes
 
 SHINGLE_BYTES = 24  # about five words: short shingles make unrelated texts look alike
 _P = 0x100000001B3  # odd, so invertible modulo 2**64
@@ -34,7 +34,7 @@ def trajectory_text(episode: Episode) -> str:
         if message.role == "system":
             continue
         parts += [message.reasoning or "", message.content or ""]
-        parts += [call.name + " " + orjson.dumps(call.arguments).decode() for call in message.tool_calls]
+        parts += [call.name + " " + json_bytes(call.arguments).decode() for call in message.tool_calls]
     return "\n".join(parts)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 
 from trajforge.trace import Episode, Finish, Flag, Outcome, ToolCall
+from trajforge.trace.turns import json_bytes
 
 # Every filter, in the order the report lists them (and episodes meet them).
 MALFORMED = "malformed row"
@@ -146,7 +147,7 @@ def longest_repeat(episode: Episode) -> int:
     previous: tuple[str, bytes] | None = None
     for message in episode.messages:
         for call in message.tool_calls:
-            key = (call.name, orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS))
+            key = (call.name, json_bytes(call.arguments, sort_keys=True))
             run = run + 1 if key == previous else 1
             previous = key
             longest = max(longest, run)

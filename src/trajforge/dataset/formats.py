@@ -20,14 +20,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from trajforge.trace import Episode, Message
+from trajforge.trace.turns import json_bytes
 
 
 @dataclass(frozen=True)
@@ -122,14 +120,6 @@ def _observation(results: list[Message], order: list[str]) -> dict[str, str]:
 
 def _json(value: Any) -> str:
     return json_bytes(value).decode()
-
-
-def json_bytes(value: Any) -> bytes:
-    """Compact JSON; orjson, or the standard encoder for integers beyond 64 bits (which orjson refuses)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def to_sharegpt(episode: Episode, row: dict[str, Any], options: ExportOptions) -> dict[str, Any]:

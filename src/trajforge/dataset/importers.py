@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from trajforge.dataset.readers import iter_rows
 from trajforge.dataset.schema import Problem
 from trajforge.tasks import taxonomy_problem
@@ -45,7 +43,7 @@ from trajforge.trace import (
     split_inline_think,
     split_system,
 )
-from trajforge.trace.turns import content_text, loads
+from trajforge.trace.turns import content_text, json_bytes, loads
 
 SOURCES = ("hermes-agent", "openai", "sharegpt")
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
@@ -111,7 +109,7 @@ def _row_id(row: Any) -> str | None:
 
 
 def _stable_id(row: dict[str, Any]) -> str:
-    digest = hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+    digest = hashlib.sha256(json_bytes(row, sort_keys=True)).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
 
 
@@ -211,7 +209,7 @@ def _hermes_assistant(index: int, value: str) -> Message:
         if isinstance(arguments, dict):
             call.arguments = arguments
         else:
-            call.raw_arguments = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
+            call.raw_arguments = arguments if isinstance(arguments, str) else json_bytes(arguments).decode()
         calls.append(call)
     content = _CALL.sub("", rest or "").strip() or None
     return Message(role="assistant", content=content, reasoning=reasoning, tool_calls=calls)

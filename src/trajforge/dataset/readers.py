@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 
 from trajforge.dataset.schema import SCHEMA, Problem, shape_problem
 from trajforge.trace import COLUMNS
+from trajforge.trace.turns import loads
 
 CHUNK_BYTES = 16 << 20  # JSONL bytes parsed at once by the Arrow path
 BATCH_ROWS = 512  # Parquet rows per batch: rows of agent traces run to tens of kB each
@@ -105,10 +105,10 @@ def _jsonl_rows(file: Path) -> Iterator[Row | Problem]:
 
 
 def json_row(file: str, number: int, line: bytes) -> Row | Problem:
-    """One JSONL line parsed, or a Problem naming file and line."""
+    """One JSONL line parsed (integers beyond 64 bits kept exact), or a Problem naming file and line."""
     try:
-        return Row(file, number, orjson.loads(line))
-    except orjson.JSONDecodeError as exc:
+        return Row(file, number, loads(line))
+    except ValueError as exc:
         return Problem(file, number, f"invalid JSON: {exc}")
 
 

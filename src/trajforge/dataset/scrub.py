@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from trajforge.trace import Episode, Flag
 from trajforge.trace.secrets import Redactor
+from trajforge.trace.turns import json_bytes
 
 
 def scrub_episode(episode: Episode, redactor: Redactor) -> int:
@@ -54,6 +53,6 @@ def _may_hold_secrets(episode: Episode, redactor: Redactor) -> bool:
     for message in episode.messages:
         parts += [message.content or "", message.reasoning or ""]
         for call in message.tool_calls:
-            parts += [orjson.dumps(call.arguments).decode(), call.raw_arguments or ""]
-    parts.append(orjson.dumps(episode.tools).decode())
+            parts += [json_bytes(call.arguments).decode(), call.raw_arguments or ""]
+    parts.append(json_bytes(episode.tools).decode())
     return redactor.may_hold_secrets("\n".join(parts))

@@ -84,7 +84,18 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def loads(text: str) -> Any:
+def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """Compact JSON (for keys, hashes and JSON lines, not for FORMAT.md text, which `dumps` writes).
+
+    orjson, or the standard encoder for integers beyond 64 bits, which orjson refuses.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode()
+
+
+def loads(text: str | bytes) -> Any:
     """Parse JSON text; raises ValueError on bad input.
 
     orjson is the fast path, but it turns integers beyond 64 bits into floats,
