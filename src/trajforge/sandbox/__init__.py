@@ -11,6 +11,7 @@ from trajforge.sandbox.base import (
     SandboxInfo,
     SandboxUnavailable,
 )
+from trajforge.sandbox.uids import UidLease, UidPool, UidPoolError
 
 __all__ = [
     "Backend",
@@ -26,4 +27,7 @@ __all__ = [
     "SandboxFactory",
     "SandboxInfo",
     "SandboxUnavailable",
+    "UidLease",
+    "UidPool",
+    "UidPoolError",
 ]

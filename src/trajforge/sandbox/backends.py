@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import warnings
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxInfo, SandboxUnavailable
-from trajforge.sandbox.process import ProcessSandbox, allocate_uid
+from trajforge.sandbox.process import ProcessSandbox
+from trajforge.sandbox.procs import kill_uid
+from trajforge.sandbox.uids import UidLease, UidPool
 
 Backend = Literal["auto", "local", "bwrap"]
 
@@ -25,8 +28,16 @@ class BwrapSandbox(ProcessSandbox):
     """Child processes inside bubblewrap: the system read-only, the workspace read-write,
     a private /tmp, no network (a loopback of its own) unless allowed, dying with trajforge."""
 
-    def __init__(self, info: SandboxInfo, root: Path, limits: Limits, keep: bool, network: bool) -> None:
-        super().__init__(info, root, limits, keep)
+    def __init__(
+        self,
+        info: SandboxInfo,
+        root: Path,
+        limits: Limits,
+        keep: bool,
+        network: bool,
+        lease: UidLease | None = None,
+    ) -> None:
+        super().__init__(info, root, limits, keep, lease)
         self._network = network
 
     def command_argv(self, script: str) -> list[str]:
@@ -65,10 +76,12 @@ class SandboxConfig:
 class SandboxFactory:
     """Makes sandboxes for one run; checks once whether bubblewrap works here."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, uids: UidPool | None = None) -> None:
+        """`uids`: where sandboxes' uids come from when running as root (default: the machine's pool)."""
         self.config = config
         self._bwrap_probed = False
         self._bwrap_problem: str | None = None
+        self._uids = (uids or UidPool()) if os.geteuid() == 0 else None
 
     async def backend(self) -> Literal["local", "bwrap"]:
         """The backend `create` will use; raises SandboxUnavailable when bwrap is asked for and fails."""
@@ -83,7 +96,7 @@ class SandboxFactory:
 
     async def _probe_bwrap(self) -> str | None:
         if not self._bwrap_probed:
-            self._bwrap_problem = await _bwrap_problem()
+            self._bwrap_problem = await _bwrap_problem(self._uids)
             self._bwrap_probed = True
         return self._bwrap_problem
 
@@ -91,8 +104,14 @@ class SandboxFactory:
         """A fresh sandbox: new workspace, new HOME, its own uid where possible."""
         _watch_children_with_pidfd()
         backend = await self.backend()
-        uid = allocate_uid()
-        root, workspace, home = ProcessSandbox.make_root(self.config.parent, uid)
+        lease = await self._lease_uid()
+        uid = lease.uid if lease is not None else None
+        try:
+            root, workspace, home = ProcessSandbox.make_root(self.config.parent, uid)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
         isolated = backend == "bwrap"
         info = SandboxInfo(
             backend=backend,
@@ -105,15 +124,24 @@ class SandboxFactory:
         if not isolated:
             info.notes.append("local backend: the file system and network are not isolated")
         if isolated:
-            return BwrapSandbox(info, root, self.config.limits, self.config.keep_workspace, self.config.network)
-        return LocalSandbox(info, root, self.config.limits, self.config.keep_workspace)
+            return BwrapSandbox(info, root, self.config.limits, self.config.keep_workspace, self.config.network, lease)
+        return LocalSandbox(info, root, self.config.limits, self.config.keep_workspace, lease)
+
+    async def _lease_uid(self) -> UidLease | None:
+        """A uid of its own for the new sandbox when running as root, else None (commands run as us)."""
+        if self._uids is None:
+            return None
+        lease = self._uids.acquire()
+        if lease.dirty:  # its last holder died: what it left running must not meet the new episode
+            await kill_uid(lease.uid)
+        return lease
 
 
-async def _bwrap_problem() -> str | None:
+async def _bwrap_problem(uids: UidPool | None) -> str | None:
     """Why bubblewrap cannot run a command here, or None when it can."""
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian package bubblewrap)"
-    factory = SandboxFactory(SandboxConfig(backend="local"))
+    factory = SandboxFactory(SandboxConfig(backend="local"), uids)
     probe = await factory.create()
     try:
         sandbox = BwrapSandbox(probe.info, probe.workspace.parent, Limits(), keep=False, network=False)

@@ -24,12 +24,11 @@ from pathlib import Path
 
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
 from trajforge.sandbox.procs import identity_argv, kill_tree, kill_uid, pids_with_marker
+from trajforge.sandbox.uids import UidLease
 
 ENV_ALLOWED = ("PATH", "LANG", "TERM")
 KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
 _PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exited
-_UID_BASE = 200_000
-_uids = itertools.count()
 # Only builtins around the command: each extra program would cost a process per call.
 # One line, so that the shell's messages about the command say "line 1".
 _RESTORE = [
@@ -45,18 +44,14 @@ _WRAPPER = "; ".join(_RESTORE + _RUN)
 _FRESH_WRAPPER = "; ".join(["cd {workspace}", *_RUN])  # the workspace root, no saved state read or written
 
 
-def allocate_uid() -> int | None:
-    """A uid of its own for a new sandbox when running as root, else None (commands run as us)."""
-    if os.geteuid() != 0:
-        return None
-    return _UID_BASE + (os.getpid() % 1000) * 1000 + next(_uids) % 1000
-
-
 class ProcessSandbox(Sandbox):
     """A workspace directory and commands run as limited child processes."""
 
-    def __init__(self, info: SandboxInfo, root: Path, limits: Limits, keep: bool) -> None:
+    def __init__(
+        self, info: SandboxInfo, root: Path, limits: Limits, keep: bool, lease: UidLease | None = None
+    ) -> None:
         self.info = info
+        self._lease = lease
         self._root = root
         self._limits = limits
         self._keep = keep
@@ -188,6 +183,8 @@ class ProcessSandbox(Sandbox):
                 kill_tree(pid)
         if not self._keep:
             shutil.rmtree(self._root, ignore_errors=True)
+        if self._lease is not None:
+            self._lease.release()  # only now: no process of the uid is left to harm its next sandbox
 
 
 async def _until(done: Callable[[], bool], deadline: float) -> bool:
