@@ -6,15 +6,16 @@ import asyncio
 import sys
 from typing import Annotated
 
-import orjson
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 
+from trajforge.cli.common import fail
 from trajforge.sandbox import SandboxConfig, SandboxFactory
-from trajforge.tasks import LoadedTask, TaskLoad, load_tasks
+from trajforge.tasks import LoadedTask, TaskLoad, UnknownCategory, load_tasks, resolve_category
 from trajforge.trace import Finish, ModelInfo, Outcome
+from trajforge.trace.turns import json_bytes
 
 app = typer.Typer(help="List, show and check task specs (the built-in catalog by default).", no_args_is_help=True)
 SourcesOpt = Annotated[
@@ -34,16 +35,22 @@ def _load(sources: list[str] | None, errors: Console, *, fail_on_problems: bool 
 @app.command("list")
 def list_tasks(
     sources: SourcesOpt = None,
-    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only this category (any case; 'file_operations' works too).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="One JSON object per task.")] = False,
 ) -> None:
     """One task per row: id, category, subcategory, toolsets, has check, has oracle, runnable now."""
+    try:
+        wanted = None if category is None else resolve_category(category)
+    except UnknownCategory as exc:
+        raise fail(str(exc)) from None
     load = _load(sources, Console(stderr=True))
-    tasks = [t for t in load.tasks if category is None or t.spec.category == category]
+    tasks = [t for t in load.tasks if wanted is None or t.spec.category == wanted]
     rows = [_summary(t) for t in tasks]
     if json:
         for row in rows:
-            sys.stdout.buffer.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+            sys.stdout.buffer.write(json_bytes(row) + b"\n")
         return
     table = Table(title=f"{len(rows)} tasks", title_justify="left")
     table.add_column("id", no_wrap=True)  # ids are what users copy; never cut them
@@ -95,9 +102,13 @@ def show(task_id: Annotated[str, typer.Argument(help="The task's id.")], sources
 def validate(
     sources: SourcesOpt = None,
     run_oracles: Annotated[bool, typer.Option(help="Play every runnable oracle and run its check.")] = False,
-    backend: Annotated[str, typer.Option(help="Sandbox for --run-oracles: auto, local or bwrap.")] = "auto",
+    backend: Annotated[
+        str, typer.Option("--sandbox", "--backend", help="Sandbox for --run-oracles: auto, local or bwrap.")
+    ] = "auto",
 ) -> None:
-    """Check the specs load; with --run-oracles, that each oracle solves its task."""
+    """Check the specs load and their fixtures can be laid out; with --run-oracles, that each oracle solves its task."""
+    if backend not in ("auto", "local", "bwrap"):
+        raise fail(f"--sandbox must be auto, local or bwrap, not {backend!r}")
     errors = Console(stderr=True)
     load = _load(sources, errors)
     total = len(load.tasks) + len(load.problems)

@@ -12,7 +12,14 @@ from trajforge.tasks.spec import (
     TaskLimits,
     TaskSpec,
 )
-from trajforge.tasks.taxonomy import CATEGORIES, TAXONOMY, taxonomy_problem
+from trajforge.tasks.taxonomy import (
+    CATEGORIES,
+    TAXONOMY,
+    UnknownCategory,
+    nearest_category,
+    resolve_category,
+    taxonomy_problem,
+)
 
 __all__ = [
     "CATALOG_DIR",
@@ -29,7 +36,10 @@ __all__ = [
     "TaskLimits",
     "TaskLoad",
     "TaskSpec",
+    "UnknownCategory",
     "load_tasks",
+    "nearest_category",
+    "resolve_category",
     "spec_files",
     "taxonomy_problem",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from trajforge.tasks.fixtures import fixture_problems
 from trajforge.tasks.spec import TaskSpec
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
@@ -73,16 +74,26 @@ def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
             if spec.id in seen:
                 load.problems.append(f"{file}: task {spec.id}: id: also defined in {seen[spec.id]}")
                 continue
+            task = LoadedTask(spec, file)
+            problems = fixture_problems(spec, task.fixture_root)
+            load.problems += [f"{file}: task {spec.id}: {where}: {reason}" for where, reason in problems]
+            if problems:
+                continue
             seen[spec.id] = file
-            load.tasks.append(LoadedTask(spec, file))
+            load.tasks.append(task)
     return load
 
 
 def _entries(file: Path, load: TaskLoad) -> list[Any]:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8"))
     except OSError as exc:
         load.problems.append(f"{file}: cannot read: {exc.strerror or exc}")
+        return []
+    except UnicodeDecodeError as exc:
+        number = raw.count(b"\n", 0, exc.start) + 1
+        load.problems.append(f"{file}: line {number} not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
         return []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -6,10 +6,12 @@ the field rather than a setting silently ignored.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trajforge.tasks.fields import Command, FixtureName, GitRef, Text, WorkspaceDir, WorkspaceFile
 from trajforge.tasks.taxonomy import taxonomy_problem
 from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
@@ -21,26 +23,26 @@ class _Strict(BaseModel):
 class GitCommit(_Strict):
     """One scripted commit of a fixture repository."""
 
-    message: str
-    files: dict[str, str | None] = Field(default_factory=dict)
-    """Files to write (path -> text) or delete (path -> null) before committing."""
-    branch: str | None = None
+    message: Text
+    files: dict[WorkspaceFile, Text | None] = Field(default_factory=dict)
+    """Files to write (path -> text) or delete (path -> null) before committing; paths relative to the repository."""
+    branch: GitRef | None = None
     """Commit on this branch (created from the current one when new)."""
 
 
 class GitFixture(_Strict):
     """A git repository in the workspace, built from a folder and a scripted history, or cloned."""
 
-    path: str = "."
+    path: WorkspaceDir = "."
     """Where the repository goes, relative to the workspace."""
-    folder: str | None = None
+    folder: FixtureName | None = None
     """A fixture folder (next to the spec file) committed first, as "Initial commit"."""
     commits: list[GitCommit] = Field(default_factory=list)
-    checkout: str | None = None
+    checkout: GitRef | None = None
     """The branch to leave checked out (default: the last one committed on)."""
     url: str | None = None
     """Clone this instead (needs network, or a file:// URL)."""
-    ref: str | None = None
+    ref: GitRef | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> GitFixture:
@@ -52,21 +54,34 @@ class GitFixture(_Strict):
 class SiteFixture(_Strict):
     """A folder served over HTTP on 127.0.0.1 for the episode; the prompt may say {site_url}."""
 
-    folder: str
+    folder: FixtureName
     name: str = "site"
 
 
 class Fixtures(_Strict):
     """The episode's starting environment."""
 
-    files: dict[str, str] = Field(default_factory=dict)
+    files: dict[WorkspaceFile, Text] = Field(default_factory=dict)
     """Inline files: path (relative to the workspace) -> text."""
-    folders: dict[str, str] = Field(default_factory=dict)
+    folders: dict[FixtureName, WorkspaceDir] = Field(default_factory=dict)
     """Fixture folder (in `fixtures/` next to the spec file) -> where its contents go ("." is the workspace)."""
     git: list[GitFixture] = Field(default_factory=list)
     sites: list[SiteFixture] = Field(default_factory=list)
-    setup: list[str] = Field(default_factory=list)
+    setup: list[Command] = Field(default_factory=list)
     """Shell commands run in the sandbox, in order, before the agent starts."""
+
+    @field_validator("files")
+    @classmethod
+    def _no_file_under_a_file(cls, value: dict[str, str]) -> dict[str, str]:
+        # "a" and "a/b" cannot both be files: set-up would fail writing the second.
+        normal = {posixpath.normpath(path): path for path in value}
+        for path in normal:
+            parent = posixpath.dirname(path)
+            while parent:
+                if parent in normal:
+                    raise ValueError(f"{normal[path]!r} would be inside {normal[parent]!r}, which is a file")
+                parent = posixpath.dirname(parent)
+        return value
 
 
 class OracleCall(_Strict):
@@ -79,7 +94,7 @@ class OracleCall(_Strict):
 class OracleStep(_Strict):
     """One assistant turn of the reference solution: a short reasoning note and its calls."""
 
-    reasoning: str = ""
+    reasoning: Text = ""
     calls: list[OracleCall] = Field(default_factory=list)
     tool: str | None = None
     """Shorthand for a step with one call: `tool` and `args`."""
@@ -102,8 +117,8 @@ class Oracle(_Strict):
     """The reference solution: steps played through the agent loop, then a final answer."""
 
     steps: list[OracleStep] = Field(default_factory=list)
-    answer: str
-    answer_reasoning: str = "The task is done; I can report the result."
+    answer: Text
+    answer_reasoning: Text = "The task is done; I can report the result."
 
 
 class TaskLimits(_Strict):
@@ -119,13 +134,13 @@ class TaskSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     category: str
     subcategory: str
-    prompt: str = Field(min_length=1)
+    prompt: Text = Field(min_length=1)
     toolsets: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOLSETS))
     limits: TaskLimits = Field(default_factory=TaskLimits)
     fixtures: Fixtures = Field(default_factory=Fixtures)
-    check: str | None = None
+    check: Command | None = None
     """A shell command run in the sandbox after the episode; exit 0 means passed."""
-    check_python: str | None = None
+    check_python: Text | None = None
     """A Python program run in the sandbox after the episode; exit 0 means passed."""
     oracle: Oracle | None = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from types import MappingProxyType
 
 TAXONOMY: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
@@ -41,3 +43,41 @@ def taxonomy_problem(category: str, subcategory: str) -> str | None:
     if subcategory not in TAXONOMY[category]:
         return f"subcategory {subcategory!r} is not in category {category!r}"
     return None
+
+
+class UnknownCategory(ValueError):
+    """A category name that is not in the taxonomy; the message suggests the nearest one."""
+
+
+def _key(name: str) -> str:
+    """The spelling-free form of a category name: "File Operations", "file_operations", "file-operations"
+    all give "file operations"; "&" and "and" are left out ("terminal_coding" is "Terminal & Coding")."""
+    return " ".join(word for word in re.split(r"[^0-9a-z]+", name.casefold()) if word and word != "and")
+
+
+_BY_KEY = {_key(name): name for name in CATEGORIES}
+_SUBCATEGORY_OF = {_key(sub): name for name, subs in TAXONOMY.items() for sub in subs}
+
+
+def nearest_category(name: str) -> str | None:
+    """The category `name` means or most resembles (the category of a subcategory named); None when none is close."""
+    key = _key(name)
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    if key in _SUBCATEGORY_OF:
+        return _SUBCATEGORY_OF[key]
+    close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=0.5)
+    return _BY_KEY[close[0]] if close else None
+
+
+def resolve_category(name: str) -> str:
+    """The canonical category `name` means, whatever its case and separators; UnknownCategory otherwise."""
+    found = _BY_KEY.get(_key(name))
+    if found is not None:
+        return found
+    if _key(name) in _SUBCATEGORY_OF:
+        hint = f"; {name!r} is a subcategory of {_SUBCATEGORY_OF[_key(name)]!r}"
+    else:
+        nearest = nearest_category(name)
+        hint = f"; did you mean {nearest!r}?" if nearest else f"; categories: {', '.join(CATEGORIES)}"
+    raise UnknownCategory(f"unknown category {name!r}{hint}")
