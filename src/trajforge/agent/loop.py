@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 import uuid
 from dataclasses import dataclass
 
@@ -34,6 +35,13 @@ class EpisodeLimits:
     """Assistant turns; the episode ends with `max_turns` after the last one's tools ran."""
     wall_seconds: float = 900.0
     """Wall-clock time for the whole episode; it ends with `timeout`."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for the record: the exception and where it was raised (the innermost frame)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 class TurnLimitReached(Exception):
@@ -76,6 +84,10 @@ async def run_episode(
         agent.end(Finish.CONTEXT_LENGTH, str(exc))
     except ModelError as exc:
         agent.end(Finish.MODEL_ERROR, str(exc))
+        if exc.transient:
+            episode.add_flag(Flag.TRANSIENT_ERROR)
+    except Exception as exc:  # a fault of the harness or the host, not the model's: this episode's `error`
+        agent.end(Finish.ERROR, describe_exception(exc))
     agent.settle()
     return episode
 

@@ -8,6 +8,7 @@ import typer
 
 from trajforge import __version__
 from trajforge.cli import curation, datasets, generate, replay, run_task, tasks
+from trajforge.cli.options import plain_metavars
 
 app = typer.Typer(
     name="trajforge",
@@ -38,7 +39,8 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Generate and curate multi-turn tool-calling reasoning traces."""
@@ -46,4 +48,6 @@ def _root(
 
 def main() -> None:
     """Run the command line."""
-    app()
+    command = typer.main.get_command(app)
+    plain_metavars(command)
+    command(prog_name="trajforge")

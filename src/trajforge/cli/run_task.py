@@ -1,94 +1,133 @@
-"""`trajforge run-task`: one episode against a served model."""
+"""`trajforge run-task`: one new episode (a prompt, or a task of a spec file) into a normal run folder."""
 
 from __future__ import annotations
 
-import asyncio
-import json
+import hashlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
+from trajforge.cli import options as opt
 from trajforge.cli.common import fail
-from trajforge.sandbox import SandboxConfig, SandboxUnavailable
-from trajforge.tasks import TaskLimits, TaskSpec, taxonomy_problem
-from trajforge.tools import UnknownToolset, parse_toolsets
+from trajforge.cli.generate import parse_options, run_locked
+
+if TYPE_CHECKING:
+    from trajforge.runner import GenerateSettings, GenerateSummary, RunOptions
+    from trajforge.tasks import LoadedTask
 
 
 def run_task(
-    prompt: Annotated[str, typer.Option(help="What the user asks the agent.", show_default=False)],
-    endpoint: Annotated[str, typer.Option(help="Base URL of an OpenAI-compatible API (…/v1).", show_default=False)],
-    model: Annotated[str, typer.Option(help="Model name as the server knows it.", show_default=False)],
-    out: Annotated[Path, typer.Option(help="Folder for episodes.jsonl and rows.jsonl.", show_default=False)],
-    toolsets: Annotated[str, typer.Option(help="Comma-separated toolsets.")] = "terminal,file,code",
-    category: Annotated[str, typer.Option(help="Taxonomy category of the task.")] = "Terminal & Coding",
-    subcategory: Annotated[str, typer.Option(help="Subcategory within the category.")] = "script_writing",
-    backend: Annotated[str, typer.Option(help="Sandbox: auto, local or bwrap.")] = "auto",
-    max_turns: Annotated[int, typer.Option(min=1, help="Most assistant turns.")] = 30,
-    wall_seconds: Annotated[float, typer.Option(min=1, help="Wall-clock limit of the episode.")] = 900.0,
-    api_key: Annotated[
-        str, typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="API key (or OPENAI_API_KEY).")
-    ] = "",
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
-    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per model call.")] = None,
-    extra_body: Annotated[str, typer.Option(help="JSON sent as is, e.g. '{\"chat_template_kwargs\": {}}'.")] = "",
-    reasoning_field: Annotated[
-        list[str] | None, typer.Option(help="Field(s) earlier reasoning is sent back in (repeat for several).")
+    ctx: typer.Context,
+    out: opt.OutFolder = None,
+    prompt: Annotated[
+        str | None, typer.Option(help="What the user asks the agent (an ad-hoc task).", metavar="TEXT")
     ] = None,
-    config: Annotated[str, typer.Option(help="Dataset config name (default: the model's last path part).")] = "",
-    keep_workspace: Annotated[bool, typer.Option(help="Keep the workspace after the episode.")] = False,
+    task: Annotated[
+        str | None, typer.Option(help="Run this task of --tasks instead of a prompt.", metavar="ID")
+    ] = None,
+    tasks: opt.TaskSources = None,
+    endpoint: opt.Endpoint = None,
+    model: opt.ModelName = "",
+    api_key: opt.ApiKey = "",
+    config: opt.Config = "",
+    category: Annotated[str, typer.Option(help="Taxonomy category of an ad-hoc task.", metavar="NAME")] = (
+        "Terminal & Coding"
+    ),
+    subcategory: Annotated[str, typer.Option(help="Subcategory of an ad-hoc task.", metavar="ID")] = "script_writing",
+    sandbox: opt.Sandbox = "auto",
+    keep_workspace: opt.KeepWorkspace = False,
+    temperature: opt.Temperature = None,
+    top_p: opt.TopP = None,
+    max_tokens: opt.MaxTokens = None,
+    max_turns: opt.MaxTurns = None,
+    wall_seconds: opt.WallSeconds = None,
+    toolsets: opt.Toolsets = None,
+    extra_body: opt.ExtraBody = "",
+    request_timeout: opt.RequestTimeout = 600.0,
+    reasoning_field: opt.ReasoningField = None,
 ) -> None:
-    """Run one episode with real tools in a sandbox; write its record and its row."""
+    """Run one episode with real tools in a sandbox and write its record and row into the run folder OUT.
+
+    Each call runs a new repeat of the task, so calling it again adds an episode.
+    """
+    if (prompt is None) == (task is None):
+        raise fail("give either --prompt (an ad-hoc task) or --task ID (a task of --tasks)")
+    values = {k: v for k, v in locals().items() if k not in ("ctx", "prompt", "task", "category", "subcategory")}
+    given = opt.typed_options(ctx, values)
+    given.update(policy="model", concurrency=1, quiet=True)
+    options = parse_options(given)
+    chosen = [_adhoc(prompt, category, subcategory, options)] if prompt is not None else _by_id(task or "", options)
+    options = _next_repeat(options, chosen[0])
+    code = run_locked(options, lambda _options: chosen, _show)
+    if code:
+        raise typer.Exit(code)
+
+
+def _adhoc(prompt: str, category: str, subcategory: str, options: RunOptions) -> LoadedTask:
+    from trajforge.tasks import LoadedTask, TaskLimits, TaskSpec, resolve_category, taxonomy_problem
+
+    try:
+        category = resolve_category(category)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     problem = taxonomy_problem(category, subcategory)
     if problem:
         raise fail(problem)
-    if backend not in ("auto", "local", "bwrap"):
-        raise fail(f"--backend must be auto, local or bwrap, not {backend!r}")
-    try:
-        names = parse_toolsets(toolsets)
-        body = json.loads(extra_body) if extra_body else {}
-    except UnknownToolset as exc:
-        raise fail(str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"--extra-body is not JSON: {exc}") from None
-    from trajforge.policy import ModelConfig  # here: the model client (openai) is slow to import
-    from trajforge.runner import run_single
-
-    model_config = ModelConfig(
-        endpoint=endpoint,
-        model=model,
-        api_key=api_key,
-        temperature=temperature,
-        top_p=top_p,
-        max_tokens=max_tokens,
-        extra_body=body,
-        reasoning_fields=tuple(reasoning_field or ("reasoning", "reasoning_content")),
-    )
+    digest = hashlib.sha256(prompt.encode()).hexdigest()[:12]  # the same prompt is the same task
     try:
         spec = TaskSpec(
-            id="adhoc",
+            id=f"adhoc-{digest}",
             category=category,
             subcategory=subcategory,
             prompt=prompt,
-            toolsets=names,
-            limits=TaskLimits(max_turns=max_turns, wall_seconds=wall_seconds),
+            toolsets=[t.strip() for t in (options.toolsets or "terminal,file,code").split(",") if t.strip()],
+            limits=TaskLimits(),
         )
     except ValidationError as exc:
         raise fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    sandbox = SandboxConfig(backend=backend, keep_workspace=keep_workspace)  # type: ignore[arg-type]
-    try:
-        result = asyncio.run(run_single(spec, model_config, sandbox, out, config or model.rstrip("/").split("/")[-1]))
-    except SandboxUnavailable as exc:
-        raise fail(str(exc)) from None
-    episode = result.episode
-    print(f"backend: {result.backend}")
-    print(f"finish: {episode.finish.value}" + (f" ({episode.error})" if episode.error else ""))
-    print(f"episode record: {result.record_path}")
-    if result.row_path:
-        print(f"row: {result.row_path}")
-    else:
-        print(f"row: not written ({result.row_error})")
-    if keep_workspace:
-        print(f"workspace kept: {result.workspace}")
+    assert options.out is not None
+    return LoadedTask(spec, options.out / "adhoc.yaml")
+
+
+def _by_id(task_id: str, options: RunOptions) -> list[LoadedTask]:
+    from trajforge.tasks import load_tasks
+
+    load = load_tasks(options.tasks)
+    found = [t for t in load.tasks if t.spec.id == task_id]
+    if not found:
+        problems = "".join(f"\n  {p}" for p in load.problems)
+        raise fail(f"no task {task_id!r} in {', '.join(options.tasks)}{problems}")
+    return found
+
+
+def _next_repeat(options: RunOptions, task: LoadedTask) -> RunOptions:
+    """Options whose last repeat is the first one of `task` not yet recorded in the run folder."""
+    from trajforge.runner import Ledger, episode_id
+
+    config = options.config_name()
+    scan = Ledger(options.out or Path("."), config).scan()
+    repeat = 0
+    while episode_id(config, task.spec.id, repeat) in scan.final:
+        repeat += 1
+    return options.model_copy(update={"repeat": repeat + 1, "max_episodes": 1})
+
+
+def _show(summary: GenerateSummary, settings: GenerateSettings, options: RunOptions) -> int:
+    from trajforge.runner import Ledger
+
+    ledger = Ledger(settings.out, settings.config)
+    if summary.setup_failed:
+        raise fail(f"setup failed: {summary.setup_failed[0]}", 1)
+    if summary.ran == 0:
+        raise fail("no episode ran" + (f": {summary.stopped}" if summary.stopped else ""), 1)
+    record = ledger.last_record(summary.last_id) if summary.last_id else None
+    if record is None:
+        raise fail("the episode's record was not found", 1)
+    print(f"backend: {(record.get('run') or {}).get('sandbox', '?')}")
+    print(f"finish: {record['finish']}" + (f" ({record['error']})" if record.get("error") else ""))
+    print(f"check: {record['outcome']}")
+    print(f"episode record: {ledger.records_dir}")
+    print(f"rows: {ledger.rows_dir}")
+    return 0 if summary.complete else 1

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trajforge.runner.generate import GenerateSettings, GenerateSummary, generate
+from trajforge.runner.generate import GenerateSummary, generate
 from trajforge.runner.ledger import Ledger
+from trajforge.runner.settings import GenerateSettings
 from trajforge.tasks import load_tasks
 
 
@@ -32,10 +33,18 @@ def _run_share(sources: Sequence[str], task_ids: list[str], settings: GenerateSe
     """Inside a Ray worker: the asyncio runner over this share's tasks."""
     chosen = set(task_ids)
     tasks = [t for t in load_tasks(sources).tasks if t.spec.id in chosen]
-    summary = asyncio.run(generate(tasks, settings))
+    # not the folder's owner: the driver repairs before and syncs rows after; a worker touches only its own files
+    summary = asyncio.run(generate(tasks, settings, owner=False))
     return {
+        "todo": summary.todo,
         "ran": summary.ran,
         "resumed": summary.resumed,
+        "retried": summary.retried,
+        "not_runnable": summary.not_runnable,
+        "transient": summary.transient,
+        "errors": dict(summary.errors),
+        "stopped": summary.stopped,
+        "model_retries": summary.model_retries,
         "setup_failed": summary.setup_failed,
         "unrenderable": summary.unrenderable,
         "finishes": dict(summary.finishes),
@@ -49,6 +58,8 @@ def generate_on_ray(
     """Run the tasks `task_ids` of `sources` over Ray in `options.workers` shares; returns the merged summary."""
     import ray  # imported only when this backend is chosen: it is heavy
 
+    ledger = Ledger(settings.out, settings.config)
+    ledger.repair()
     started_here = not ray.is_initialized()
     if started_here:
         cpus = options.workers if options.address is None else None  # a local instance gets one CPU per share
@@ -60,13 +71,16 @@ def generate_on_ray(
     finally:
         if started_here:
             ray.shutdown()
-    ledger = Ledger(settings.out, settings.config)
     summary = GenerateSummary(ledger.records_dir, ledger.rows_dir)
     for part in parts:
-        summary.ran += part["ran"]
-        summary.resumed += part["resumed"]
+        for name in ("todo", "ran", "resumed", "retried", "transient", "model_retries"):
+            setattr(summary, name, getattr(summary, name) + part[name])
         summary.setup_failed += part["setup_failed"]
         summary.unrenderable += part["unrenderable"]
+        summary.not_runnable += part["not_runnable"]
         summary.finishes.update(part["finishes"])
         summary.outcomes.update(part["outcomes"])
+        summary.errors.update(part["errors"])
+        summary.stopped = summary.stopped or part["stopped"]
+    summary.rows_rebuilt = ledger.sync_rows()
     return summary

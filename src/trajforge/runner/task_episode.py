@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.environment import TaskEnvironment
+from trajforge.agent.loop import describe_exception
 from trajforge.policy import OraclePolicy, Policy, ScriptedTurn
+from trajforge.runner.settings import EpisodeOverrides
 from trajforge.sandbox import SandboxFactory, SandboxInfo
 from trajforge.tasks import LoadedTask, TaskSpec
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
-from trajforge.trace import Episode, ModelInfo, TaskRef
+from trajforge.trace import Episode, ModelInfo, Outcome, TaskRef
+
+CHECK_OUTPUT_CHARS = 4000
+"""The tail of a check's output kept in the record."""
 
 
 @dataclass(frozen=True)
@@ -21,8 +27,10 @@ class TaskEpisode:
     sandbox: SandboxInfo
 
 
-def runnable(spec: TaskSpec) -> bool:
-    """Whether every toolset the task needs is built."""
+def runnable(spec: TaskSpec, toolsets: tuple[str, ...] | None = None) -> bool:
+    """Whether every toolset the task (or the override) needs is built."""
+    if toolsets is not None:
+        return all(name in TOOLSETS for name in toolsets)
     return not spec.missing_toolsets(list(TOOLSETS))
 
 
@@ -46,22 +54,44 @@ async def run_task_episode(
     model: ModelInfo,
     secrets: tuple[str, ...] = (),
     episode_id: str | None = None,
+    overrides: EpisodeOverrides | None = None,
+    repeat: int = 0,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
     Raises EnvironmentSetupError when the fixtures cannot be laid out.
     """
     spec = task.spec
+    overrides = overrides or EpisodeOverrides(max_turns=None, wall_seconds=None)
+    started_at, started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()
     box = await factory.create()
     try:
         async with TaskEnvironment(task, box) as environment:
-            toolbox = build_toolbox(spec.toolsets, ToolContext(box, Redactor(secrets)))
+            toolsets = list(overrides.toolsets) if overrides.toolsets is not None else spec.toolsets
+            toolbox = build_toolbox(toolsets, ToolContext(box, Redactor(secrets)))
             ref = TaskRef(spec.id, spec.category, spec.subcategory, environment.prompt)
-            limits = EpisodeLimits(max_turns=spec.limits.max_turns, wall_seconds=spec.limits.wall_seconds)
+            limits = EpisodeLimits(
+                max_turns=overrides.max_turns or spec.limits.max_turns,
+                wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
+            )
             episode = await run_episode(
                 ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model
             )
-            episode.outcome, _ = await environment.check()
+            try:
+                episode.outcome, output = await environment.check()
+            except Exception as exc:  # the check could not run: its outcome is `error`, the episode stays
+                episode.outcome, output = Outcome.ERROR, f"the check could not run: {describe_exception(exc)}"
+            episode.check_output = output[-CHECK_OUTPUT_CHARS:] if output else None
+            episode.started_at, episode.wall_seconds = started_at, round(time.monotonic() - started, 3)
+            episode.run = {
+                "repeat": repeat,
+                "sandbox": box.info.backend,
+                "isolated": box.info.isolates_filesystem,
+                "notes": list(box.info.notes),
+                "max_turns": limits.max_turns,
+                "wall_seconds": limits.wall_seconds,
+                "toolsets": toolsets,
+            }
             return TaskEpisode(episode, box.info)
     finally:
         await box.close()

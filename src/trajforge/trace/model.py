@@ -39,6 +39,9 @@ class Flag(StrEnum):
     TRUNCATED_TOOL_OUTPUT = "truncated_tool_output"
     SECRETS_REDACTED = "secrets_redacted"
     INVALID_TOOL_ARGUMENTS = "invalid_tool_arguments"
+    TRANSIENT_ERROR = "transient_error"
+    """The episode ended on a failure that may pass on a retry (endpoint down, 5xx, timeouts): a rerun
+    of the run folder runs it again and the newer record supersedes this one."""
 
 
 @dataclass
@@ -149,6 +152,19 @@ class Episode:
     usage: list[Usage] = field(default_factory=list)
     timing: Timing = field(default_factory=Timing)
     flags: list[Flag] = field(default_factory=list)
+    started_at: str | None = None
+    """When the episode started, ISO 8601 UTC."""
+    wall_seconds: float | None = None
+    """The episode's wall time, set-up and check included."""
+    check_output: str | None = None
+    """The tail of the check's output, so a failed check can be read."""
+    run: dict[str, JSON] = field(default_factory=dict)
+    """The settings the episode ran under (sandbox, limits, repeat), beside the sampling in `model`."""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a rerun should run this episode again rather than keep this record."""
+        return self.finish is Finish.ERROR or Flag.TRANSIENT_ERROR in self.flags
 
     def add_flag(self, flag: Flag) -> None:
         """Record `flag` once."""

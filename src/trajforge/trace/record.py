@@ -50,6 +50,10 @@ def to_record(episode: Episode) -> dict[str, Any]:
             ],
         },
         "flags": [flag.value for flag in episode.flags],
+        "started_at": episode.started_at,
+        "wall_seconds": episode.wall_seconds,
+        "check_output": episode.check_output,
+        "run": episode.run,
     }
 
 
@@ -99,6 +103,10 @@ def from_record(record: Mapping[str, Any]) -> Episode:
                 ],
             ),
             flags=[Flag(f) for f in record.get("flags") or []],
+            started_at=record.get("started_at"),
+            wall_seconds=record.get("wall_seconds"),
+            check_output=record.get("check_output"),
+            run=dict(record.get("run") or {}),
         )
     except KeyError as exc:
         raise RecordError(f"missing field {exc.args[0]!r}") from None

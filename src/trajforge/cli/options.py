@@ -1,0 +1,97 @@
+"""Options that several commands share, defined once: one vocabulary for `generate` and `run-task`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
+
+import typer
+
+ENDPOINT_ENV = ["TRAJFORGE_ENDPOINT", "OPENAI_BASE_URL"]
+
+Endpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Base URL of an OpenAI-compatible API (…/v1); repeat for several.",
+        envvar=ENDPOINT_ENV,
+        metavar="URL",
+        show_default=False,
+    ),
+]
+ModelName = Annotated[str, typer.Option(help="Model name as the server knows it.", metavar="NAME")]
+ApiKey = Annotated[
+    str, typer.Option(envvar="OPENAI_API_KEY", show_default=False, metavar="KEY", help="API key (never recorded).")
+]
+Config = Annotated[
+    str, typer.Option(help="Dataset config name (default: oracle, or the model's name).", metavar="NAME")
+]
+Sandbox = Annotated[str, typer.Option(help="Sandbox backend.", metavar="auto|local|bwrap")]
+KeepWorkspace = Annotated[bool, typer.Option(help="Keep each workspace on disk after its episode.")]
+Temperature = Annotated[float | None, typer.Option(help="Sampling temperature.", metavar="T")]
+TopP = Annotated[float | None, typer.Option(help="Nucleus sampling (0-1].", metavar="P")]
+MaxTokens = Annotated[int | None, typer.Option(help="Most tokens per model call.", metavar="N")]
+MaxTurns = Annotated[int | None, typer.Option(help="Most assistant turns (default: the task's).", metavar="N")]
+WallSeconds = Annotated[
+    float | None, typer.Option(help="Wall-clock limit of an episode (default: the task's).", metavar="S")
+]
+Toolsets = Annotated[
+    str | None, typer.Option(help="Comma-separated toolsets offered (default: the task's).", metavar="LIST")
+]
+ExtraBody = Annotated[
+    str, typer.Option(help="JSON object sent as is with every request.", metavar="JSON", show_default=False)
+]
+RequestTimeout = Annotated[float, typer.Option(help="Seconds one model request may take.", metavar="S")]
+ReasoningField = Annotated[
+    list[str] | None,
+    typer.Option(help="Field(s) earlier reasoning is sent back in (repeat for several).", metavar="FIELD"),
+]
+TaskSources = Annotated[
+    list[str] | None, typer.Option("--tasks", help="Spec files or folders; `builtin` is the catalog.", metavar="PATH")
+]
+OutFolder = Annotated[
+    Path | None, typer.Option(help="Run folder: runs/<config>/ records, rows/<config>/ rows.", metavar="DIR")
+]
+
+
+def typed_options(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave, on the command line or through the environment, not defaults.
+
+    Where a value came from decides what wins over a run file: a flag typed with its
+    default value (`--policy model`) still counts as given.
+    """
+    given = {}
+    for name, value in values.items():
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            given[name] = value
+    return given
+
+
+def plain_metavars(command: Any) -> None:
+    """Help shows words (TEXT, N, PATH), never Python types (`<list[str]>`, `<bool>`), for every command.
+
+    `command` is what `typer.main.get_command` returns; typer vendors its own click,
+    whose classes are private, so parameters are read through their attributes.
+    """
+    for param in command.params:
+        if param.metavar is None:
+            param.metavar = _word(param)
+    for child in getattr(command, "commands", {}).values():
+        plain_metavars(child)
+
+
+def _word(param: Any) -> str:
+    described = getattr(param, "type_descriptor", None)
+    if described is None:
+        return ""
+    if described.is_choice:
+        return "|".join(str(c) for c in described.choices or ())
+    if described.is_path:
+        return "PATH" if param.param_type_name == "option" else str(param.name or "path").upper()
+    annotation = described.annotation
+    while get_origin(annotation) in (list, tuple) and get_args(annotation):
+        annotation = get_args(annotation)[0]
+    words = {bool: "", int: "N", float: "NUMBER", str: "TEXT"}
+    if param.param_type_name == "argument":
+        return str(param.name or "arg").upper()
+    return words.get(annotation, "VALUE")
