@@ -6,11 +6,18 @@ function for one). Replies are plain dicts:
     {"status": 500}                  an HTTP error with a vLLM-shaped body
     {"hang": 5.0}                    wait that long before answering 500 (a client timeout)
     {"context_length": True}         vLLM's 400 for a prompt beyond the context window
+    {"raw": "<html>..."}             a 200 with this text as the body (Content-Type from "content_type", else text/html)
+    {"body": {...}}                  a 200 with this JSON as the body, as is (not wrapped in a chat completion)
+    {"drop": True}                   close the connection without answering (a reset mid-request)
+
+GET /v1/models lists `models` (vLLM's shape, with `max_model_len`). With `api_key`
+set, a request without `Authorization: Bearer <api_key>` gets vLLM's 401.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -48,9 +55,18 @@ def reply(
 class ScriptedServer(LocalServer):
     """Start with `with ScriptedServer(script) as server:`; `server.url` is the base URL."""
 
-    def __init__(self, script: list[Reply] | Callable[[dict[str, Any]], Reply], latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        script: list[Reply] | Callable[[dict[str, Any]], Reply],
+        latency: float = 0.0,
+        *,
+        models: list[dict[str, Any]] | None = None,
+        api_key: str | None = None,
+    ) -> None:
         self._script = script if callable(script) else list(script)
         self._latency = latency
+        self.models = [{"id": "scripted", "max_model_len": 4096}] if models is None else models
+        self._api_key = api_key
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -80,9 +96,25 @@ class ScriptedServer(LocalServer):
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
 
+            def do_GET(self) -> None:
+                if not self._authorized():
+                    return
+                if self.path.rstrip("/") != "/v1/models":
+                    return self._send(404, {"object": "error", "message": "Not Found", "type": "NotFoundError"})
+                data = [{"object": "model", "owned_by": "vllm", "root": m["id"], **m} for m in server.models]
+                self._send(200, {"object": "list", "data": data})
+
+            def _authorized(self) -> bool:
+                if server._api_key is None or self.headers.get("Authorization") == f"Bearer {server._api_key}":
+                    return True
+                self._send(401, {"error": "Unauthorized"})
+                return False
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if not self._authorized():
+                    return
                 item = server._next(body)
                 if server._latency:
                     time.sleep(server._latency)
@@ -98,12 +130,18 @@ class ScriptedServer(LocalServer):
                 if "status" in item:
                     message = item.get("error", "scripted failure")
                     return self._send(item["status"], {"object": "error", "message": message, "type": "Error"})
-                self._send(200, _completion(body, item))
+                if item.get("drop"):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return None
+                if "raw" in item:
+                    return self._send(200, item["raw"].encode(), item.get("content_type", "text/html"))
+                self._send(200, item["body"] if "body" in item else _completion(body, item))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -1,26 +1,58 @@
-"""Where assistant turns come from: an OpenAI-compatible model (later: oracle, replay)."""
+"""Where assistant turns come from: an OpenAI-compatible model, a task's oracle, or a recorded episode.
 
-from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Policy, PolicyError, Recovery
-from trajforge.policy.openai_client import ModelConfig, OpenAIPolicy, classify, parse_message, to_openai_messages
+Importing this package does not import the `openai` SDK (it is imported when a client is made).
+"""
+
+from trajforge.policy.base import (
+    Completion,
+    ContextLengthExceeded,
+    ModelError,
+    Policy,
+    PolicyError,
+    PreflightError,
+    Recovery,
+)
+from trajforge.policy.config import ModelConfig
+from trajforge.policy.openai_client import OpenAIPolicy, classify, describe, to_openai_messages
 from trajforge.policy.oracle import OraclePolicy, ScriptedTurn
+from trajforge.policy.preflight import (
+    EndpointCheck,
+    PreflightReport,
+    ServedModel,
+    check_endpoint,
+    list_models,
+    preflight,
+)
 from trajforge.policy.replay import CallComparison, ReplayPolicy, compare_results, workspace_of
+from trajforge.policy.replies import MalformedReply, ParsedReply, parse_message, parse_reply
 
 __all__ = [
     "CallComparison",
     "Completion",
     "ContextLengthExceeded",
+    "EndpointCheck",
+    "MalformedReply",
     "ModelConfig",
     "ModelError",
     "OpenAIPolicy",
     "OraclePolicy",
+    "ParsedReply",
     "Policy",
     "PolicyError",
+    "PreflightError",
+    "PreflightReport",
     "Recovery",
     "ReplayPolicy",
     "ScriptedTurn",
+    "ServedModel",
+    "check_endpoint",
     "classify",
     "compare_results",
+    "describe",
+    "list_models",
     "parse_message",
+    "parse_reply",
+    "preflight",
     "to_openai_messages",
     "workspace_of",
 ]

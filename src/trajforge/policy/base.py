@@ -18,7 +18,24 @@ class ContextLengthExceeded(PolicyError):
 
 
 class ModelError(PolicyError):
-    """The model endpoint failed in a way retrying does not fix (finish = model_error)."""
+    """The model endpoint failed (finish = model_error); the message says how, in one line.
+
+    `transient` is True when the failure says nothing about the episode itself
+    (connection refused or reset, timeouts, 5xx, 429, retries exhausted on
+    those, the breaker open): a rerun should try the episode again. False for
+    final failures (4xx, a malformed reply).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class PreflightError(PolicyError, ConnectionError):
+    """An endpoint cannot serve the run (unreachable, refuses the key, does not serve the model).
+
+    The message is one line that names the URL and the problem.
+    """
 
 
 class Recovery(Enum):

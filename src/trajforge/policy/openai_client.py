@@ -1,70 +1,39 @@
-"""Assistant turns from any OpenAI-compatible endpoint (vLLM, SGLang, llama.cpp, hosted APIs)."""
+"""Assistant turns from any OpenAI-compatible endpoint (vLLM, SGLang, llama.cpp, hosted APIs).
+
+The `openai` SDK is imported when a client is made or an error classified, not
+when this module is: `trajforge --version` and the curation commands never pay for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletion
+from typing import TYPE_CHECKING, Any
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Recovery
+from trajforge.policy.config import ModelConfig
 from trajforge.policy.endpoints import EndpointPool
-from trajforge.trace import Message, Usage, parse_call, split_inline_think
+from trajforge.policy.replies import MalformedReply, ParsedReply, parse_message, parse_reply
+from trajforge.trace import Message
+from trajforge.trace.turns import dumps
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = ["ModelConfig", "OpenAIPolicy", "classify", "describe", "make_client", "parse_message", "to_openai_messages"]
 
 _CONTEXT_WORDS = re.compile(
     r"context length|context window|maximum context|too many tokens|prompt is too long|input is too long", re.I
 )
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Where the model is served and how it is sampled."""
-
-    endpoint: str
-    """Base URL of the OpenAI-compatible API, e.g. http://localhost:8000/v1."""
-    model: str
-    more_endpoints: tuple[str, ...] = ()
-    """Other base URLs serving the same model; requests go to the least-loaded healthy one."""
-    api_key: str = field(default="", repr=False)
-    """Never logged, recorded or passed to tools."""
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    extra_body: dict[str, Any] = field(default_factory=dict)
-    """Sent as is, e.g. {"chat_template_kwargs": {"enable_thinking": true}}."""
-    reasoning_fields: tuple[str, ...] = ("reasoning", "reasoning_content")
-    """Fields earlier reasoning is sent back in (servers differ; vLLM renamed the field)."""
-    timeout: float = 600.0
-    """Seconds one request may take before it is retried."""
-    max_retries: int = 6
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    rest_seconds: float = 30.0
-    """How long an endpoint that failed three requests in a row is left alone."""
-
-    @property
-    def endpoints(self) -> list[str]:
-        """Every base URL, the first one first."""
-        return [self.endpoint, *self.more_endpoints]
-
-    def sampling(self) -> dict[str, Any]:
-        """The sampling parameters that are set (what the record keeps)."""
-        values = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
-        chosen: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
-        if self.extra_body:
-            chosen["extra_body"] = self.extra_body
-        return chosen
-
-
 def classify(error: Exception) -> Recovery:
     """Sort a failed call into what to do next."""
+    import openai
+
     if isinstance(error, openai.APIConnectionError | openai.RateLimitError | openai.InternalServerError):
         return Recovery.RETRY  # APITimeoutError is an APIConnectionError
     if isinstance(error, openai.APIStatusError):
@@ -75,55 +44,110 @@ def classify(error: Exception) -> Recovery:
     return Recovery.END_ERROR
 
 
+def describe(error: Exception) -> str:
+    """One line for a failed request: the HTTP status and message, or what the connection did."""
+    import openai
+
+    if isinstance(error, openai.APIStatusError):
+        return f"HTTP {error.status_code}: {error.message}"
+    if isinstance(error, openai.APITimeoutError):
+        return "timed out"
+    if isinstance(error, openai.APIConnectionError):
+        cause: BaseException | None = error
+        while cause is not None:  # the socket error is a few causes down (httpx, then the OS)
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+                return "connection refused"
+            if isinstance(cause, ConnectionResetError) or "reset" in str(cause).lower():
+                return "connection reset"
+            cause = cause.__cause__ or cause.__context__
+        inner = error.__cause__
+        return f"connection failed: {inner or error}".splitlines()[0]
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def make_client(url: str, api_key: str, timeout: float) -> openai.AsyncOpenAI:
+    """The SDK's async client for one base URL, without its own retries (ours are in OpenAIPolicy)."""
+    import openai
+
+    return openai.AsyncOpenAI(base_url=url, api_key=api_key or "EMPTY", max_retries=0, timeout=timeout)
+
+
 class OpenAIPolicy:
-    """A Policy backed by `openai.AsyncOpenAI`, with retries and backoff of our own."""
+    """A Policy backed by `openai.AsyncOpenAI`, with retries, backoff and a breaker of our own."""
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.pool = EndpointPool(
             config.endpoints,
-            lambda url: openai.AsyncOpenAI(
-                base_url=url, api_key=config.api_key or "EMPTY", max_retries=0, timeout=config.timeout
-            ),
+            lambda url: make_client(url, config.api_key, config.timeout),
             rest_seconds=config.rest_seconds,
+            breaker_failures=config.breaker_failures,
         )
+        self.retries = 0
+        """Requests sent again after a transient failure, over this policy's life (for the run's summary)."""
+
+    @property
+    def breaker_open(self) -> bool:
+        """Whether every endpoint has failed `config.breaker_failures` requests in a row; no request is sent."""
+        return self.pool.breaker_open
+
+    @property
+    def breaker_reason(self) -> str | None:
+        """Why the breaker is open, in one line naming each endpoint and its last error (None while closed)."""
+        return self.pool.breaker_reason
 
     async def close(self) -> None:
         """Close the HTTP connections."""
         await self.pool.close()
 
     async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
-        """The next assistant turn; transient failures are retried with exponential backoff and jitter."""
-        request = self._request(messages, tools)
+        """The next assistant turn; raises ContextLengthExceeded or ModelError (`transient` says whether to rerun)."""
         started = time.perf_counter()
-        for attempt in range(self.config.max_retries + 1):
+        reply = await self.exchange(messages, tools)
+        return Completion(message=reply.message, usage=reply.usage, seconds=time.perf_counter() - started)
+
+    async def exchange(self, messages: list[Message], tools: list[dict[str, Any]]) -> ParsedReply:
+        """One completion, read: the turn, its usage, and which field held the reasoning."""
+        body = await self._post(self._request(messages, tools))
+        try:
+            return parse_reply(body)
+        except MalformedReply as exc:  # final: the server answered, with something we cannot use
+            raise ModelError(f"malformed reply: {exc}") from None
+
+    async def _post(self, request: dict[str, Any]) -> bytes:
+        """The reply body; transient failures are retried with exponential backoff and jitter."""
+        import openai
+
+        config = self.config
+        for attempt in range(config.max_retries + 1):
+            if self.pool.breaker_open:  # fail fast: running episodes end instead of each retrying for minutes
+                raise ModelError(f"breaker open: {self.pool.breaker_reason}", transient=True)
             endpoint = self.pool.acquire()
-            recovery: Recovery | None = None
+            recovery, failure, answered = None, "", False
             try:
-                # post() with our own body, not chat.completions.create(): create() walks every
-                # message through the SDK's type transform, ~30 ms per call at 40 messages.
-                response = await endpoint.client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+                # post() with our own body, not chat.completions.create(): create() walks every message
+                # through the SDK's type transform; cast_to=bytes skips its pydantic models (issue 10).
+                body = await endpoint.client.post("/chat/completions", body=request, cast_to=bytes)
+                answered = True
             except openai.OpenAIError as exc:
-                recovery, failure = classify(exc), _describe(exc)
+                recovery, failure, answered = classify(exc), describe(exc), True
             finally:  # also when cancelled mid-request: the endpoint's load must come back down
-                self.pool.release(endpoint, ok=recovery is not Recovery.RETRY)
+                if answered:
+                    self.pool.release(endpoint, ok=recovery is not Recovery.RETRY, error=failure)
+                else:
+                    self.pool.abandon(endpoint)
             if recovery is None:
-                break
+                return body
             if recovery is Recovery.END_CONTEXT:
                 raise ContextLengthExceeded(failure)
-            if recovery is Recovery.END_ERROR or attempt == self.config.max_retries:
+            if recovery is Recovery.END_ERROR:
                 raise ModelError(failure)
-            delay = min(self.config.backoff_max, self.config.backoff_base * 2**attempt)
+            if attempt == config.max_retries:
+                raise ModelError(f"{failure} (gave up after {attempt + 1} attempts)", transient=True)
+            self.retries += 1
+            delay = min(config.backoff_max, config.backoff_base * 2**attempt)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-        if not response.choices:
-            raise ModelError("the response has no choices")
-        message = parse_message(response.choices[0].message)
-        usage = response.usage
-        return Completion(
-            message=message,
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
-            seconds=time.perf_counter() - started,
-        )
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _request(self, messages: list[Message], tools: list[dict[str, Any]]) -> dict[str, Any]:
         config = self.config
@@ -141,12 +165,6 @@ class OpenAIPolicy:
         return request
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, openai.APIStatusError):
-        return f"HTTP {error.status_code}: {error.message}"
-    return f"{type(error).__name__}: {error}"
-
-
 def to_openai_messages(messages: list[Message], reasoning_fields: Sequence[str]) -> list[dict[str, Any]]:
     """Chat messages as the API takes them; earlier reasoning goes back in `reasoning_fields`."""
     payload: list[dict[str, Any]] = []
@@ -157,11 +175,7 @@ def to_openai_messages(messages: list[Message], reasoning_fields: Sequence[str])
                 item.update(dict.fromkeys(reasoning_fields, message.reasoning))
             if message.tool_calls:
                 item["tool_calls"] = [
-                    call.to_openai(
-                        call.raw_arguments
-                        if call.raw_arguments is not None
-                        else json.dumps(call.arguments, ensure_ascii=False)
-                    )
+                    call.to_openai(call.raw_arguments if call.raw_arguments is not None else dumps(call.arguments))
                     for call in message.tool_calls
                 ]
         elif message.role == "tool":
@@ -169,17 +183,3 @@ def to_openai_messages(messages: list[Message], reasoning_fields: Sequence[str])
             item["name"] = message.name
         payload.append(item)
     return payload
-
-
-def parse_message(message: Any) -> Message:
-    """Our Message from the SDK's: reasoning from `reasoning`, `reasoning_content`, or inline `<think>`."""
-    extra = getattr(message, "model_extra", None) or {}
-    content = message.content
-    reasoning = extra.get("reasoning") or extra.get("reasoning_content")
-    if not reasoning and content:
-        reasoning, content = split_inline_think(content)
-    calls = [
-        parse_call(call.id or f"call_{index}", call.function.name, call.function.arguments)
-        for index, call in enumerate(message.tool_calls or [])
-    ]
-    return Message(role="assistant", content=content or None, reasoning=reasoning or None, tool_calls=calls)
