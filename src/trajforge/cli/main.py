@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trajforge import __version__
-from trajforge.cli import curation, datasets, generate, replay, run_task, tasks
+from trajforge.cli import curation, datasets, endpoint, generate, replay, run_task, tasks
 from trajforge.cli.options import plain_metavars
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("export")(curation.export_command)
 app.command("import")(curation.import_command)
 app.command("push")(curation.push_command)
 app.add_typer(tasks.app, name="tasks")
+app.add_typer(endpoint.app, name="endpoint")
 
 
 def _print_version(value: bool) -> None:

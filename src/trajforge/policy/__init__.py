@@ -18,10 +18,12 @@ from trajforge.policy.oracle import OraclePolicy, ScriptedTurn
 from trajforge.policy.preflight import (
     EndpointCheck,
     PreflightReport,
+    ProbeResult,
     ServedModel,
     check_endpoint,
     list_models,
     preflight,
+    probe,
 )
 from trajforge.policy.replay import CallComparison, ReplayPolicy, compare_results, workspace_of
 from trajforge.policy.replies import MalformedReply, ParsedReply, parse_message, parse_reply
@@ -41,6 +43,7 @@ __all__ = [
     "PolicyError",
     "PreflightError",
     "PreflightReport",
+    "ProbeResult",
     "Recovery",
     "ReplayPolicy",
     "ScriptedTurn",
@@ -53,6 +56,7 @@ __all__ = [
     "parse_message",
     "parse_reply",
     "preflight",
+    "probe",
     "to_openai_messages",
     "workspace_of",
 ]

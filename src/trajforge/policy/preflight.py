@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trajforge.policy.base import PreflightError
 from trajforge.policy.config import ModelConfig
-from trajforge.policy.openai_client import describe, make_client
+from trajforge.policy.openai_client import OpenAIPolicy, describe, make_client
+from trajforge.trace import Message
 from trajforge.trace.turns import loads
 
 
@@ -127,3 +128,45 @@ async def preflight(config: ModelConfig) -> PreflightReport:
     if not report.usable:
         raise PreflightError("; ".join(c.problem or "" for c in checks))
     return report
+
+
+PROBE_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "The current time in a time zone.",
+        "parameters": {
+            "type": "object",
+            "properties": {"timezone": {"type": "string", "description": "IANA name, e.g. Europe/Paris"}},
+            "required": ["timezone"],
+        },
+    },
+}
+_PROBE_PROMPT = "What time is it in Paris? Call the get_time tool; do not answer in text."
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one test completion with a tool offered gave back."""
+
+    tool_calls: tuple[str, ...]
+    """Names of the tools the model called (empty: it answered in text)."""
+    reasoning_field: str | None
+    """Where reasoning came back: `reasoning`, `reasoning_content`, `inline <think>`, or None."""
+    seconds: float
+    content: str | None
+
+
+async def probe(config: ModelConfig) -> ProbeResult:
+    """One completion asking the model to call `get_time` (no retries); raises ModelError or ContextLengthExceeded."""
+
+    policy = OpenAIPolicy(replace(config, more_endpoints=(), max_retries=0))
+    started = time.perf_counter()
+    try:
+        reply = await policy.exchange([Message(role="user", content=_PROBE_PROMPT)], [PROBE_TOOL])
+    finally:
+        await policy.close()
+    message = reply.message
+    return ProbeResult(
+        tuple(c.name for c in message.tool_calls), reply.reasoning_field, time.perf_counter() - started, message.content
+    )
