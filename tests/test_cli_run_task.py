@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .harness import ledger_records
 from .scripted_server import ScriptedServer, call, reply
 from .test_cli import run
 
@@ -15,7 +16,7 @@ def test_run_task_writes_a_record_and_a_valid_row(tmp_path: Path) -> None:
         reply(reasoning="Run it.", calls=[call("terminal", {"command": "bash hi.sh"})]),
         reply(reasoning="It printed hi.", content="The script prints hi."),
     ]
-    with ScriptedServer(script) as server:
+    with ScriptedServer(script, models=[{"id": "org/kimi-test"}]) as server:
         result = run(
             "run-task", "--prompt", "Write hi.sh that prints hi and run it.", "--endpoint", server.url,
             "--model", "org/kimi-test", "--out", tmp_path, "--temperature", "0.6",
@@ -23,20 +24,20 @@ def test_run_task_writes_a_record_and_a_valid_row(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("backend: ") and lines[1] == "finish: stop"
-    record = json.loads((tmp_path / "episodes.jsonl").read_text())
+    (record,) = ledger_records(tmp_path, "kimi-test")
     assert record["config"] == "kimi-test" and record["finish"] == "stop"
     assert record["model"] == {"name": "org/kimi-test", "endpoint": server.url, "sampling": {"temperature": 0.6}}
     assert json.loads(record["messages"][5]["content"]) == {"output": "hi\n", "exit_code": 0}
     assert record["task"]["category"] == "Terminal & Coding" and record["task"]["subcategory"] == "script_writing"
-    validated = run("validate", tmp_path / "rows.jsonl")
+    validated = run("validate", tmp_path / "rows")
     assert validated.returncode == 0, validated.stdout
 
 
 def test_run_task_refuses_bad_options(tmp_path: Path) -> None:
     bad = run("run-task", "--prompt", "x", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--out", tmp_path,
               "--category", "Cooking")  # fmt: skip
-    assert bad.returncode == 2 and "category 'Cooking' is not in the taxonomy" in bad.stderr
+    assert bad.returncode == 2 and "unknown category 'Cooking'" in bad.stderr
     bad = run("run-task", "--prompt", "x", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--out", tmp_path,
               "--toolsets", "browser")  # fmt: skip
     assert bad.returncode == 2 and "not available yet" in bad.stderr
-    assert not (tmp_path / "episodes.jsonl").exists()
+    assert ledger_records(tmp_path, "m") == []

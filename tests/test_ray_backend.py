@@ -1,4 +1,4 @@
-"""`generate --backend ray` on a local Ray instance with 2 CPUs: the same layout, ids and resume."""
+"""`generate --runner ray` on a local Ray instance with 2 CPUs: the same layout, ids and resume."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_generate_on_a_local_ray_instance(tmp_path: Path) -> None:
     spec, out = _spec(tmp_path, 12), tmp_path / "out"
     with ScriptedServer(looping_script(3)) as server:
         argv = ("generate", "--tasks", spec, "--model", "m", "--endpoint", server.url, "--out", out,
-                "--backend", "ray", "--ray-workers", "2", "--concurrency", "4")  # fmt: skip
+                "--runner", "ray", "--ray-workers", "2", "--concurrency", "4")  # fmt: skip
         first = run(*argv)
         assert first.returncode == 0, first.stderr
         again = run(*argv)  # resumes: nothing left to do
@@ -32,4 +32,4 @@ def test_generate_on_a_local_ray_instance(tmp_path: Path) -> None:
     assert len(writers) == 2  # two worker processes, each with its own ledger file
     assert re.search(r"episodes run\s*│\s*0\s", again.stdout), again.stdout
     assert re.search(r"already recorded \(resumed\)\s*│\s*12\s", again.stdout), again.stdout
-    assert json.loads((out / "runs" / "m" / "manifest.json").read_text())["backend"] == "ray"
+    assert json.loads((out / "runs" / "m" / "manifest.json").read_text())["runner"] == "ray"

@@ -7,6 +7,9 @@ from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
+from trajforge.cli.common import fail
+from trajforge.sandbox import Backend
+
 ENDPOINT_ENV = ["TRAJFORGE_ENDPOINT", "OPENAI_BASE_URL"]
 
 Endpoint = Annotated[
@@ -51,6 +54,16 @@ TaskSources = Annotated[
 OutFolder = Annotated[
     Path | None, typer.Option(help="Run folder: runs/<config>/ records, rows/<config>/ rows.", metavar="DIR")
 ]
+
+
+_BACKENDS: dict[str, Backend] = {"auto": "auto", "local": "local", "bwrap": "bwrap"}
+
+
+def sandbox_backend(name: str) -> Backend:
+    """The sandbox backend `name`, or a usage error naming the choices (a typo never falls back to auto)."""
+    if name not in _BACKENDS:
+        raise fail(f"--sandbox must be auto, local or bwrap, not {name!r}")
+    return _BACKENDS[name]
 
 
 def typed_options(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:

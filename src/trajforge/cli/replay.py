@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from trajforge.cli.common import fail
+from trajforge.cli.options import sandbox_backend
 from trajforge.dataset import LayoutError, Problem, discover, iter_rows
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import load_tasks
@@ -21,15 +22,18 @@ from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="Episode records or published rows (JSONL or Parquet).")],
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Where task ids are looked up.")] = None,
-    backend: Annotated[str, typer.Option(help="Sandbox: auto, local or bwrap.")] = "auto",
+    sandbox: Annotated[
+        str, typer.Option("--sandbox", "--backend", help="Sandbox backend.", metavar="auto|local|bwrap")
+    ] = ("auto"),
     limit: Annotated[int | None, typer.Option(min=1, help="Replay at most this many episodes.")] = None,
     json: Annotated[bool, typer.Option("--json", help="One JSON object per episode.")] = False,
 ) -> None:
     """Replay each episode's tool calls in a fresh sandbox; exit 1 when any result differs."""
     errors = Console(stderr=True)
+    backend = sandbox_backend(sandbox)
     catalog = load_tasks(tasks or ["builtin"])
     episodes = list(_episodes(paths, errors, limit))
-    differing = asyncio.run(_replay_all(episodes, catalog, SandboxConfig(backend=backend), json))  # type: ignore[arg-type]
+    differing = asyncio.run(_replay_all(episodes, catalog, SandboxConfig(backend=backend), json))
     if not json:
         print(f"{len(episodes)} episodes replayed, {differing} with results that differ")
     if differing:

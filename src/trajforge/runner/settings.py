@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trajforge.policy import ModelConfig
 from trajforge.sandbox import SandboxConfig
+from trajforge.tools import parse_toolsets
 
 CONFIG_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 REASONING_FIELDS = ("reasoning", "reasoning_content")
@@ -133,6 +134,13 @@ class RunOptions(_Strict):
         for url in value:
             if not re.match(r"https?://[^/\s]+", url):
                 raise ValueError(f"{url!r} is not an http(s) URL (e.g. http://localhost:8000/v1)")
+        return value
+
+    @field_validator("toolsets")
+    @classmethod
+    def _toolsets(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_toolsets(value)  # UnknownToolset is a ValueError: reported under --toolsets
         return value
 
     @field_validator("config")
