@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trajforge.runner import EpisodeEvent, GenerateSummary
+if TYPE_CHECKING:  # the runner pulls in the model client: imported when a run starts
+    from trajforge.runner import EpisodeEvent, GenerateSummary
 
 
 def clock() -> str:
