@@ -32,6 +32,7 @@ from trajforge.dataset.episodes import EpisodeItem, Piece, Rejected, episode_sou
 from trajforge.dataset.formats import FORMATS, ExportOptions
 from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.parallel import default_workers
+from trajforge.dataset.runfolder import superseded_in
 from trajforge.dataset.schema import Problem, rows_table
 from trajforge.dataset.scrub import scrub_episode
 from trajforge.dataset.tokens import TokenCounter
@@ -175,7 +176,9 @@ def curate(
     sources = episode_sources(paths)
     spill = tempfile.TemporaryDirectory(prefix=".trajforge-curate-", dir=spill_dir)
     try:
-        work = [(source.name, piece) for source in sources for file in source.files for piece in pieces(file)]
+        skip = superseded_in(source.files for source in sources)  # a rerun's record replaces the earlier one
+        work = [(source.name, piece) for source in sources for file in source.files
+                for piece in pieces(file, skip=skip.get(file, frozenset()))]  # fmt: skip
         jobs = [
             _Job(name, piece, settings, output, options or ExportOptions(), f"{spill.name}/piece-{index:06d}.arrow")
             for index, (name, piece) in enumerate(work)

@@ -11,7 +11,7 @@ files or row groups of Parquet files, so that processes can share it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from trajforge.dataset.layout import ConfigSource, discover
 from trajforge.dataset.readers import Row, is_parquet, json_row, jsonl_chunks
+from trajforge.dataset.runfolder import run_configs
 from trajforge.dataset.schema import Problem
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
 
@@ -56,6 +57,8 @@ class Piece:
     stop: int = 0
     first_line: int = 1
     row_group: int = -1
+    skip: frozenset[int] = frozenset()
+    """Line numbers of this piece that later records supersede (run folders): not read."""
 
 
 def episode_sources(paths: Sequence[Path | str]) -> list[ConfigSource]:
@@ -64,27 +67,16 @@ def episode_sources(paths: Sequence[Path | str]) -> list[ConfigSource]:
     others: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        records = _run_records(path)
-        if records is None:
+        configs = run_configs(path)
+        if configs is None:
             others.append(path)
             continue
-        for name, files in records.items():
-            found.setdefault(name, []).extend(files)
+        for config in configs:
+            if config.records:
+                found.setdefault(config.name, []).extend(config.records)
     for source in discover(others) if others else []:
         found.setdefault(source.name, []).extend(source.files)
     return [ConfigSource(name, tuple(dict.fromkeys(files))) for name, files in sorted(found.items())]
-
-
-def _run_records(path: Path) -> dict[str, list[Path]] | None:
-    """Record files per config of a run folder, or None when `path` is not one."""
-    if not (path / "runs").is_dir():
-        return None
-    found = {}
-    for folder in sorted(p for p in (path / "runs").iterdir() if p.is_dir()):
-        files = sorted(folder.glob("episodes-*.jsonl"))
-        if files:
-            found[folder.name] = files
-    return found
 
 
 def run_manifests(paths: Sequence[Path | str]) -> dict[str, dict[str, Any]]:
@@ -101,8 +93,11 @@ def run_manifests(paths: Sequence[Path | str]) -> dict[str, dict[str, Any]]:
     return manifests
 
 
-def pieces(file: Path, piece_bytes: int = PIECE_BYTES) -> list[Piece]:
-    """`file` cut into pieces of about `piece_bytes` at line ends (JSONL) or by row group (Parquet)."""
+def pieces(file: Path, piece_bytes: int = PIECE_BYTES, skip: frozenset[int] = frozenset()) -> list[Piece]:
+    """`file` cut into pieces of about `piece_bytes` at line ends (JSONL) or by row group (Parquet).
+
+    `skip`: line numbers not to read (superseded records, see `runfolder.superseded_in`).
+    """
     if is_parquet(file):
         try:
             groups = pq.ParquetFile(file).metadata.num_row_groups
@@ -113,6 +108,12 @@ def pieces(file: Path, piece_bytes: int = PIECE_BYTES) -> list[Piece]:
         found = [Piece(file, start, start + len(chunk), line) for line, start, chunk in jsonl_chunks(file, piece_bytes)]
     except OSError:
         return [Piece(file)]  # reading it will report the problem
+    if skip and found:
+        ends = [p.first_line for p in found[1:]] + [max(skip) + 1]
+        found = [
+            replace(p, skip=frozenset(n for n in skip if p.first_line <= n < end))
+            for p, end in zip(found, ends, strict=True)
+        ]
     return found or [Piece(file)]
 
 
@@ -156,7 +157,7 @@ def _rows(piece: Piece) -> Iterator[Row | Problem]:
         yield Problem(str(piece.file), None, str(exc))
         return
     for offset, line in enumerate(data.split(b"\n")):
-        if line.strip():
+        if line.strip() and piece.first_line + offset not in piece.skip:
             yield json_row(str(piece.file), piece.first_line + offset, line)
 
 

@@ -68,16 +68,17 @@ def iter_tables(file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int =
 
 
 def table_tasks(
-    file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int = BATCH_ROWS
+    file: Path, *, chunk_bytes: int = CHUNK_BYTES, batch_rows: int = BATCH_ROWS, skip: frozenset[int] = frozenset()
 ) -> Iterator[Callable[[], TableBatch]]:
     """The work of `iter_tables` cut into tasks, each giving one TableBatch, safe to run in threads.
 
     Reading the file happens as the iterator advances; parsing and checking
     happen when a task is called, so a thread pool can spread them over cores.
+    `skip`: JSONL line numbers left out (rows a later row of the same id supersedes).
     """
     if is_parquet(file):
         return _parquet_tasks(file, batch_rows)
-    return _jsonl_tasks(file, chunk_bytes)
+    return _jsonl_tasks(file, chunk_bytes, skip)
 
 
 def _row_id(data: Any) -> str | None:
@@ -132,12 +133,20 @@ def jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, int, memor
             line += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
 
 
-def _jsonl_tasks(file: Path, chunk_bytes: int) -> Iterator[Callable[[], TableBatch]]:
+def _jsonl_tasks(file: Path, chunk_bytes: int, skip: frozenset[int]) -> Iterator[Callable[[], TableBatch]]:
     try:
         for first_line, _, chunk in jsonl_chunks(file, chunk_bytes):
-            yield partial(_jsonl_batch, str(file), first_line, chunk)
+            yield partial(_jsonl_batch, str(file), first_line, _blank_lines(chunk, first_line, skip) if skip else chunk)
     except OSError as exc:
         yield partial(TableBatch, SCHEMA.empty_table(), [_file_problem(file, exc)])
+
+
+def _blank_lines(chunk: memoryview, first_line: int, skip: frozenset[int]) -> memoryview:
+    """`chunk` with the lines in `skip` emptied (line ends kept, so later lines keep their numbers)."""
+    lines = bytes(chunk).split(b"\n")
+    if not any(first_line <= n < first_line + len(lines) for n in skip):
+        return chunk
+    return memoryview(b"\n".join(b"" if first_line + k in skip else line for k, line in enumerate(lines)))
 
 
 def _jsonl_batch(file: str, first_line: int, chunk: memoryview) -> TableBatch:

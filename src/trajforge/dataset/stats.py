@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.parallel import bounded_map
 from trajforge.dataset.readers import TableBatch, table_tasks
+from trajforge.dataset.runfolder import superseded_in
 from trajforge.dataset.schema import Problem
 from trajforge.dataset.textscan import scan_gpt_values
 from trajforge.tasks import CATEGORIES
@@ -117,12 +118,15 @@ def compute_stats(
 ) -> list[ConfigStats]:
     """Statistics per config over every readable row; unreadable rows go to `on_problem`.
 
-    Batches are parsed and measured on `workers` threads (default: one per core).
+    Batches are parsed and measured on `workers` threads (default: one per core). In a run folder's
+    row files, a row that a later row of the same id supersedes is left out.
     """
+    sources = list(sources)
+    skip = superseded_in(source.files for source in sources)
     result = []
     for source in sources:
         stats = ConfigStats(source.name)
-        tasks = (task for file in source.files for task in table_tasks(file))
+        tasks = (task for file in source.files for task in table_tasks(file, skip=skip.get(file, frozenset())))
         for part, problems in bounded_map(partial(_measure, source.name), tasks, workers):
             for problem in problems:
                 on_problem(problem)

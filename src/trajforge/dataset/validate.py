@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from trajforge.dataset.layout import ConfigSource
 from trajforge.dataset.readers import iter_rows
+from trajforge.dataset.runfolder import superseded_in
 from trajforge.dataset.schema import Problem, shape_problem
 from trajforge.tasks import taxonomy_problem
 from trajforge.trace import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
+from trajforge.trace.turns import loads
 
 
 @dataclass
@@ -68,8 +68,8 @@ class RowChecker:
 def _tool_names(tools_column: str) -> set[str] | str:
     """Names offered by the `tools` column, or why it cannot be read."""
     try:
-        tools = orjson.loads(tools_column)
-    except orjson.JSONDecodeError as exc:
+        tools = loads(tools_column)
+    except ValueError as exc:
         return f"tools is not JSON ({exc})"
     if not isinstance(tools, list):
         return "tools is not a JSON array"
@@ -154,12 +154,20 @@ def _tool_problems(index: int, value: str, calls: list[CallBlock], found: list[t
 
 
 def validate(sources: Iterable[ConfigSource], on_problem: Callable[[Problem], None]) -> Summary:
-    """Check every row of every source; each problem goes to `on_problem`."""
+    """Check every row of every source; each problem goes to `on_problem`.
+
+    In a run folder's row files, a row that a later row of the same id supersedes is not checked.
+    """
+    sources = list(sources)
+    skip = superseded_in(source.files for source in sources)
     summary = Summary()
     for source in sources:
         checker = RowChecker()
         for file in source.files:
+            superseded = skip.get(file, frozenset())
             for item in iter_rows(file):
+                if (item.row if isinstance(item, Problem) else item.number) in superseded:
+                    continue
                 problems = [item] if isinstance(item, Problem) else checker.check(item.data, item.file, item.number)
                 if isinstance(item, Problem) and item.row is None:
                     summary.files_unreadable += 1

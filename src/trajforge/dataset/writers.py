@@ -12,13 +12,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.readers import is_parquet
 from trajforge.dataset.schema import SCHEMA
 from trajforge.trace import COLUMNS
+from trajforge.trace.turns import json_bytes
 
 WRITE_BATCH_ROWS = 1024
 
@@ -48,7 +48,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     with path.open("wb") as handle:
         for row in _columns_only(rows):
-            handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+            handle.write(json_bytes(row) + b"\n")
             count += 1
     return count
 
