@@ -12,6 +12,7 @@ from trajforge.sandbox.base import (
     SandboxUnavailable,
 )
 from trajforge.sandbox.uids import UidLease, UidPool, UidPoolError
+from trajforge.sandbox.workspaces import remove_stale_workspaces
 
 __all__ = [
     "Backend",
@@ -30,4 +31,5 @@ __all__ = [
     "UidLease",
     "UidPool",
     "UidPoolError",
+    "remove_stale_workspaces",
 ]

@@ -15,6 +15,7 @@ from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxInfo, Sa
 from trajforge.sandbox.process import ProcessSandbox
 from trajforge.sandbox.procs import kill_uid
 from trajforge.sandbox.uids import UidLease, UidPool
+from trajforge.sandbox.workspaces import make_sandbox_dirs
 
 Backend = Literal["auto", "local", "bwrap"]
 
@@ -107,7 +108,7 @@ class SandboxFactory:
         lease = await self._lease_uid()
         uid = lease.uid if lease is not None else None
         try:
-            root, workspace, home = ProcessSandbox.make_root(self.config.parent, uid)
+            dirs = make_sandbox_dirs(self.config.parent, uid)
         except BaseException:
             if lease is not None:
                 lease.release()
@@ -115,26 +116,34 @@ class SandboxFactory:
         isolated = backend == "bwrap"
         info = SandboxInfo(
             backend=backend,
-            workspace=workspace,
-            home=home,
+            workspace=dirs.workspace,
+            home=dirs.home,
             isolates_filesystem=isolated,
             isolates_network=isolated and not self.config.network,
             uid=uid,
         )
         if not isolated:
             info.notes.append("local backend: the file system and network are not isolated")
+        config = self.config
         if isolated:
-            return BwrapSandbox(info, root, self.config.limits, self.config.keep_workspace, self.config.network, lease)
-        return LocalSandbox(info, root, self.config.limits, self.config.keep_workspace, lease)
+            return BwrapSandbox(info, dirs.root, config.limits, config.keep_workspace, config.network, lease)
+        return LocalSandbox(info, dirs.root, config.limits, config.keep_workspace, lease)
 
     async def _lease_uid(self) -> UidLease | None:
         """A uid of its own for the new sandbox when running as root, else None (commands run as us)."""
         if self._uids is None:
             return None
-        lease = self._uids.acquire()
-        if lease.dirty:  # its last holder died: what it left running must not meet the new episode
-            await kill_uid(lease.uid)
-        return lease
+        unusable: list[UidLease] = []  # held while looking further, so the pool does not lend them again at once
+        try:
+            while True:
+                lease = self._uids.acquire()
+                # A dirty uid's last holder died or could not kill everything: that must not meet the new episode.
+                if not lease.dirty or await kill_uid(lease.uid):
+                    return lease
+                unusable.append(lease)
+        finally:
+            for lease in unusable:
+                lease.release(clean=False)
 
 
 async def _bwrap_problem(uids: UidPool | None) -> str | None:

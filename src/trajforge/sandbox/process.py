@@ -17,7 +17,6 @@ import os
 import shlex
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
 from trajforge.sandbox.procs import identity_argv, kill_tree, kill_uid, pids_with_marker
 from trajforge.sandbox.uids import UidLease
+from trajforge.sandbox.workspaces import disown, marker_of
 
 ENV_ALLOWED = ("PATH", "LANG", "TERM")
 KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
@@ -56,22 +56,9 @@ class ProcessSandbox(Sandbox):
         self._limits = limits
         self._keep = keep
         self._state = info.home / ".trajforge"
-        self._marker = f"trajforge-{root.name}"
+        self._marker = marker_of(root)
         self._calls = itertools.count()
         self._closed = False
-
-    @staticmethod
-    def make_root(parent: Path | None, uid: int | None) -> tuple[Path, Path, Path]:
-        """Create (root, workspace, home) for a new sandbox, owned by `uid` when given."""
-        root = Path(tempfile.mkdtemp(prefix="trajforge-", dir=parent))
-        workspace = root / "workspace"
-        home = root / "home"  # beside the workspace, so git status or find in it never see our state
-        workspace.mkdir()
-        (home / ".trajforge").mkdir(parents=True)
-        if uid is not None:
-            for path in (root, workspace, home, home / ".trajforge"):
-                os.chown(path, uid, uid)
-        return root, workspace, home
 
     def environment(self) -> dict[str, str]:
         """The whole environment a command sees: a small allow-list, never the host's secrets."""
@@ -176,15 +163,19 @@ class ProcessSandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        emptied = True
         if self.info.uid is not None:
-            await kill_uid(self.info.uid)
+            emptied = await kill_uid(self.info.uid)
         else:
             for pid in pids_with_marker(self._marker):
                 kill_tree(pid)
-        if not self._keep:
+        if self._keep:
+            disown(self._root)  # kept on purpose: not for remove_stale_workspaces
+        else:
             shutil.rmtree(self._root, ignore_errors=True)
         if self._lease is not None:
-            self._lease.release()  # only now: no process of the uid is left to harm its next sandbox
+            # Only now, and marked dirty if a process of the uid outlived the killing: its next borrower kills again.
+            self._lease.release(clean=emptied)
 
 
 async def _until(done: Callable[[], bool], deadline: float) -> bool:

@@ -25,6 +25,19 @@ def _parent(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), or None when no such process lives.
+
+    With the pid this names one process for good: a pid reused later has another start time.
+    """
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
 def identity_argv(uid: int | None) -> list[str]:
     """The argv prefix that runs a program as `uid` (and gid `uid`, no other groups); empty for None.
 
@@ -58,11 +71,11 @@ def kill_tree(root: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-async def kill_uid(uid: int, patience: float = 2.0) -> None:
+async def kill_uid(uid: int, patience: float = 2.0) -> bool:
     """SIGKILL every process of `uid`, from a process of that uid (kill(-1) reaches them all at once).
 
     A process forking at that very moment may leave a child, and killed processes
-    take a moment to go: repeat until none is left or `patience` runs out.
+    take a moment to go: repeat until none is left or `patience` runs out. True when none is left.
     """
     deadline = asyncio.get_running_loop().time() + patience
     while pids_of_uid(uid) and asyncio.get_running_loop().time() < deadline:
@@ -72,6 +85,7 @@ async def kill_uid(uid: int, patience: float = 2.0) -> None:
         )  # fmt: skip
         await killer.wait()
         await asyncio.sleep(0.005)
+    return not pids_of_uid(uid)
 
 
 def _proc_files(name: str) -> Iterator[tuple[int, bytes]]:

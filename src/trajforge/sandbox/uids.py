@@ -17,7 +17,7 @@ import os
 import socket
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from trajforge.sandbox.base import SandboxError
@@ -39,15 +39,20 @@ class UidLease:
     dirty: bool
     """The last holder died without giving the uid back: processes of that uid may still run."""
     _fd: int
+    _returned: list[int] = field(default_factory=list, repr=False)
+    """Its pool's list of given-back uids, tried first by the next `acquire`."""
 
-    def release(self) -> None:
-        """Mark the uid clean and unlock it; harmless when called twice."""
+    def release(self, clean: bool = True) -> None:
+        """Unlock the uid, marked clean unless processes of it may still run; harmless when called twice."""
         if self._fd < 0:
             return
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
+        if clean:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
         os.close(self._fd)  # closing the only descriptor drops the flock
         self._fd = -1
+        if clean:
+            self._returned.append(self.uid)
 
 
 class UidPool:
@@ -57,15 +62,28 @@ class UidPool:
         self.directory = directory or default_directory()
         self.base, self.size = base, size
         self._ready = False
+        self._returned: list[int] = []
+        self._next = 0  # where the scan goes on: lent uids are not tried again and again
 
     def acquire(self) -> UidLease:
-        """The lowest uid no living sandbox holds; raises UidPoolError when all are lent."""
+        """A uid no living sandbox holds (one this pool got back first); raises UidPoolError when all are lent."""
         self._prepare()
-        for uid in range(self.base, self.base + self.size):
-            lease = self._try(uid)
+        while self._returned:
+            lease = self._try(self._returned.pop())
             if lease is not None:
                 return lease
+        for step in range(self.size):
+            offset = (self._next + step) % self.size
+            lease = self._try(self.base + offset)
+            if lease is not None:
+                self._next = offset + 1
+                return lease
         raise UidPoolError(f"all {self.size} sandbox uids from {self.base} are in use ({self.directory})")
+
+    def take(self, uid: int) -> UidLease | None:
+        """Lease this very uid when no living sandbox holds it, else None."""
+        self._prepare()
+        return self._try(uid)
 
     def _try(self, uid: int) -> UidLease | None:
         fd = os.open(self.directory / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -77,7 +95,7 @@ class UidPool:
         dirty = os.fstat(fd).st_size > 0
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-        return UidLease(uid, dirty, fd)
+        return UidLease(uid, dirty, fd, self._returned)
 
     def _prepare(self) -> None:
         if self._ready:
