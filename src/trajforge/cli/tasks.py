@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trajforge.cli.common import fail
+from trajforge.cli.options import sandbox_backend
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import LoadedTask, TaskLoad, UnknownCategory, load_tasks, resolve_category
 from trajforge.trace import Finish, ModelInfo, Outcome
@@ -107,15 +108,14 @@ def validate(
     ] = "auto",
 ) -> None:
     """Check the specs load and their fixtures can be laid out; with --run-oracles, that each oracle solves its task."""
-    if backend not in ("auto", "local", "bwrap"):
-        raise fail(f"--sandbox must be auto, local or bwrap, not {backend!r}")
+    sandbox = sandbox_backend(backend)
     errors = Console(stderr=True)
     load = _load(sources, errors)
     total = len(load.tasks) + len(load.problems)
     print(f"{len(load.tasks)} tasks loaded, {len(load.problems)} problem(s) in {total} entries")
     failures = list(load.problems)
     if run_oracles:
-        failures += asyncio.run(_run_oracles(load.tasks, SandboxConfig(backend=backend)))  # type: ignore[arg-type]
+        failures += asyncio.run(_run_oracles(load.tasks, SandboxConfig(backend=sandbox)))
     if failures:
         raise typer.Exit(1)
 
