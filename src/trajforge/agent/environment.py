@@ -17,6 +17,7 @@ from trajforge.tasks import GitFixture, LoadedTask
 from trajforge.trace import Outcome
 
 CHECK_TIMEOUT = 300.0
+FIXTURE_TIME = 1_767_225_600  # 2026-01-01 00:00 UTC
 SETUP_TIMEOUT = 300.0
 _GITCONFIG = """\
 [user]
@@ -87,6 +88,15 @@ class TaskEnvironment:
             self._serve(site.name, self._fixture(site.folder))
         for command in fixtures.setup:
             await self._run(command, "setup command")
+        self._fix_times(self.sandbox.workspace)
+
+    @staticmethod
+    def _fix_times(root: Path) -> None:
+        """Give every fixture file one fixed time: `ls -l` shows it, and it must not differ between repeats."""
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                os.utime(Path(folder) / name, (FIXTURE_TIME, FIXTURE_TIME), follow_symlinks=False)
+        os.utime(root, (FIXTURE_TIME, FIXTURE_TIME))
 
     def _fixture(self, name: str) -> Path:
         path = (self.task.fixture_root / name).resolve()
@@ -123,7 +133,7 @@ class TaskEnvironment:
         self.sandbox.adopt(target)
         if repo.folder:
             self._copy_folder(repo.folder, target)
-        where = shlex.quote(str(target))
+        where = shlex.quote(self.sandbox.visible(target))
         await self._run(f"cd {where} && git init -q -b main", "git init")
         commits: list[tuple[str, dict[str, str | None], str | None]] = []
         if repo.folder:
@@ -176,7 +186,7 @@ class TaskEnvironment:
         if spec.check_python:
             program = self.sandbox.info.home / ".trajforge" / "check.py"
             self.sandbox.write_text(program, spec.check_python)
-            command = f"python3 {shlex.quote(str(program))}"
+            command = f"python3 {shlex.quote(self.sandbox.visible(program))}"
         elif spec.check:
             command = spec.check
         else:

@@ -65,7 +65,7 @@ async def run_episode(
         id=episode_id or str(uuid.uuid4()),
         task=task,
         messages=[
-            Message(role="system", content=system_prompt(str(sandbox.workspace), tools)),
+            Message(role="system", content=system_prompt(str(sandbox.info.visible_workspace), tools)),
             Message(role="user", content=task.prompt),
         ],
         tools=tools,

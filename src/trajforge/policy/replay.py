@@ -83,5 +83,7 @@ def _results_by_turn(episode: Episode) -> list[list[tuple[str, str, str]]]:
 def _normal(text: str, workspace: str | None) -> str:
     if not workspace:
         return text
+    text = text.replace(workspace, "<workspace>")
     root = workspace.rsplit("/", 1)[0]
-    return text.replace(workspace, "<workspace>").replace(root, "<sandbox>")
+    # A random sandbox folder around the workspace (local backend, older records); not `/` of a fixed `/workspace`.
+    return text.replace(root, "<sandbox>") if root.strip("/") else text

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import sys
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxInfo, SandboxUnavailable
@@ -18,6 +19,17 @@ from trajforge.sandbox.uids import UidLease, UidPool
 from trajforge.sandbox.workspaces import make_sandbox_dirs
 
 Backend = Literal["auto", "local", "bwrap"]
+AGENT_USER = "agent"
+AGENT_UID = 1000
+VISIBLE_WORKSPACE = PurePosixPath("/workspace")
+VISIBLE_HOME = PurePosixPath("/home/agent")
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\n"
+    f"{AGENT_USER}:x:{AGENT_UID}:{AGENT_UID}:{AGENT_USER}:{VISIBLE_HOME}:/bin/bash\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+)
+GROUP = f"root:x:0:\n{AGENT_USER}:x:{AGENT_UID}:\nnogroup:x:65534:\n"
+_REPLACED = {"dev", "tmp", "home", VISIBLE_WORKSPACE.name}
 
 
 class LocalSandbox(ProcessSandbox):
@@ -26,8 +38,9 @@ class LocalSandbox(ProcessSandbox):
 
 
 class BwrapSandbox(ProcessSandbox):
-    """Child processes inside bubblewrap: the system read-only, the workspace read-write,
-    a private /tmp, no network (a loopback of its own) unless allowed, dying with trajforge."""
+    """Child processes inside bubblewrap: the system read-only, the workspace read-write at `/workspace`,
+    HOME at `/home/agent`, user `agent` (uid 1000), a private /tmp, no network (a loopback of its own)
+    unless allowed, dying with trajforge. Fixed paths and names keep traces free of per-episode noise."""
 
     def __init__(
         self,
@@ -40,23 +53,52 @@ class BwrapSandbox(ProcessSandbox):
     ) -> None:
         super().__init__(info, root, limits, keep, lease)
         self._network = network
+        for name, text in (("passwd", PASSWD), ("group", GROUP)):
+            (root / name).write_text(text, encoding="utf-8")
+
+    def environment(self) -> dict[str, str]:
+        """The base environment, with the fixed user's name."""
+        return {**super().environment(), "USER": AGENT_USER, "LOGNAME": AGENT_USER}
 
     def command_argv(self, script: str) -> list[str]:
         """bwrap around the wrapper script."""
         argv = [
-            "bwrap",
-            "--ro-bind", "/", "/",
+            *_system_binds(),
             "--dev", "/dev",
             "--tmpfs", "/tmp",
-            "--bind", str(self._root), str(self._root),
-            "--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--tmpfs", "/home",
+            "--bind", str(self.info.workspace), str(self.info.visible_workspace),
+            "--bind", str(self.info.home), str(self.info.visible_home),
+            "--ro-bind", str(self._root / "passwd"), "/etc/passwd",
+            "--ro-bind", str(self._root / "group"), "/etc/group",
+            "--remount-ro", "/",
+            "--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
+            "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox", "--unshare-cgroup-try",
             "--die-with-parent",
             "--new-session",
-            "--chdir", str(self.workspace),
+            "--chdir", str(self.info.visible_workspace),
         ]  # fmt: skip
         if not self._network:
             argv.append("--unshare-net")
-        return [*argv, "--", "bash", "-c", script]
+        return ["bwrap", *argv, "--", "bash", "-c", script]
+
+
+def _system_binds() -> list[str]:
+    """The host's top-level folders read-only (links as links), except those the sandbox replaces.
+
+    One by one on bubblewrap's own empty root rather than `/` at once, so that
+    `/workspace` can be made in it.
+    """
+    argv: list[str] = []
+    with os.scandir("/") as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name in _REPLACED:
+                continue
+            if entry.is_symlink():
+                argv += ["--symlink", os.readlink(entry.path), entry.path]
+            elif entry.is_dir():
+                argv += ["--ro-bind-try", entry.path, entry.path]
+    return argv
 
 
 @dataclass(frozen=True)
@@ -121,9 +163,13 @@ class SandboxFactory:
             isolates_filesystem=isolated,
             isolates_network=isolated and not self.config.network,
             uid=uid,
+            visible_workspace=VISIBLE_WORKSPACE if isolated else PurePosixPath(dirs.workspace),
+            visible_home=VISIBLE_HOME if isolated else PurePosixPath(dirs.home),
+            user=AGENT_USER if isolated else "",
         )
         if not isolated:
             info.notes.append("local backend: the file system and network are not isolated")
+            info.notes.append(f"local backend: paths are the host's (the workspace is {dirs.workspace})")
         config = self.config
         if isolated:
             return BwrapSandbox(info, dirs.root, config.limits, config.keep_workspace, config.network, lease)
@@ -153,7 +199,8 @@ async def _bwrap_problem(uids: UidPool | None) -> str | None:
     factory = SandboxFactory(SandboxConfig(backend="local"), uids)
     probe = await factory.create()
     try:
-        sandbox = BwrapSandbox(probe.info, probe.workspace.parent, Limits(), keep=False, network=False)
+        info = dataclasses.replace(probe.info, visible_workspace=VISIBLE_WORKSPACE, visible_home=VISIBLE_HOME)
+        sandbox = BwrapSandbox(info, probe.workspace.parent, Limits(), keep=False, network=False)
         result = await sandbox.run(ExecRequest("true", timeout=10))
         if result.exit_code != 0:
             return f"a trial command failed: {result.output.strip()[:200]}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 class SandboxError(Exception):
@@ -70,9 +70,18 @@ class ExecResult:
     seconds: float = 0.0
 
 
+_UNSET = PurePosixPath()  # a visible path not given: the host's own is seen
+
+
 @dataclass
 class SandboxInfo:
-    """Where a sandbox lives and what it isolates, for records and messages."""
+    """Where a sandbox lives and what it isolates, for records and messages.
+
+    `workspace` and `home` are the host's folders; `visible_workspace` and
+    `visible_home` are the paths commands and the model see for them (fixed
+    under bubblewrap, so traces do not differ by a random folder name; the
+    host's own under the local backend).
+    """
 
     backend: str
     workspace: Path
@@ -81,6 +90,16 @@ class SandboxInfo:
     isolates_network: bool
     uid: int | None = None
     notes: list[str] = field(default_factory=list)
+    visible_workspace: PurePosixPath = _UNSET
+    visible_home: PurePosixPath = _UNSET
+    user: str = ""
+    """The user name commands run as, where fixed (bubblewrap: `agent`)."""
+
+    def __post_init__(self) -> None:
+        if self.visible_workspace == _UNSET:
+            self.visible_workspace = PurePosixPath(self.workspace)
+        if self.visible_home == _UNSET:
+            self.visible_home = PurePosixPath(self.home)
 
 
 class Sandbox(abc.ABC):
@@ -108,16 +127,38 @@ class Sandbox(abc.ABC):
         """Kill what the episode left running and remove (or keep) the workspace."""
 
     def resolve(self, path: str) -> Path:
-        """`path` (relative to the workspace, or absolute inside it) as a real path inside the workspace.
+        """`path` (relative to the workspace, or absolute inside it) as a real host path inside the workspace.
 
-        Raises PathOutsideWorkspace for `..`, absolute paths elsewhere and symlinks that lead out.
+        An absolute path may name the workspace as commands see it (`/workspace/x`
+        under bubblewrap) or as the host does. Raises PathOutsideWorkspace for
+        `..`, absolute paths elsewhere and symlinks that lead out.
         """
         root = self.workspace.resolve()
         candidate = Path(path)
+        seen = self.info.visible_workspace
+        if candidate.is_absolute() and (PurePosixPath(candidate) == seen or seen in PurePosixPath(candidate).parents):
+            candidate = root / PurePosixPath(candidate).relative_to(seen)
         target = (candidate if candidate.is_absolute() else root / candidate).resolve()
         if target != root and root not in target.parents:
-            raise PathOutsideWorkspace(f"{path}: outside the workspace {root}")
+            raise PathOutsideWorkspace(f"{path}: outside the workspace {seen}")
         return target
+
+    def visible(self, path: Path) -> str:
+        """A host path in the workspace or HOME as commands and the model see it (others unchanged)."""
+        for host, seen in (
+            (self.info.workspace, self.info.visible_workspace),
+            (self.info.home, self.info.visible_home),
+        ):
+            if path == host or host in path.parents:
+                return str(seen / path.relative_to(host))
+        return str(path)
+
+    @abc.abstractmethod
+    def scratch_file(self, stem: str, suffix: str) -> Path:
+        """A new host path in the sandbox's private folder (HOME/.trajforge), numbered per sandbox.
+
+        Numbered rather than random, so that a program's path in tracebacks is the same in every repeat.
+        """
 
     @abc.abstractmethod
     def adopt(self, path: Path) -> None:

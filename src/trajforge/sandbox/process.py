@@ -27,6 +27,9 @@ from trajforge.sandbox.uids import UidLease
 from trajforge.sandbox.workspaces import disown, marker_of
 
 ENV_ALLOWED = ("PATH", "LANG", "TERM")
+# Commits made in the sandbox get one fixed date (fixture commits set their own, earlier ones), so their
+# hashes, and every trace showing them, are the same in every repeat of an episode.
+FIXED_GIT_DATE = "2026-02-01T12:00:00+00:00"
 KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
 _PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exited
 # Only builtins around the command: each extra program would cost a process per call.
@@ -65,7 +68,8 @@ class ProcessSandbox(Sandbox):
         env = {name: os.environ[name] for name in ENV_ALLOWED if name in os.environ}
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.setdefault("LANG", "C.UTF-8")
-        env.update(HOME=str(self.info.home), TRAJFORGE_SANDBOX=self._marker, PYTHONDONTWRITEBYTECODE="1")
+        env.update(HOME=str(self.info.visible_home), TRAJFORGE_SANDBOX=self._marker, PYTHONDONTWRITEBYTECODE="1")
+        env.update(GIT_AUTHOR_DATE=FIXED_GIT_DATE, GIT_COMMITTER_DATE=FIXED_GIT_DATE)
         return env
 
     def command_argv(self, script: str) -> list[str]:
@@ -86,17 +90,21 @@ class ProcessSandbox(Sandbox):
 
     def _wrapper(self, command: Path, fresh: bool) -> str:
         return (_FRESH_WRAPPER if fresh else _WRAPPER).format(
-            cwd=shlex.quote(str(self._state / "cwd")),
-            env=shlex.quote(str(self._state / "env")),
-            workspace=shlex.quote(str(self.workspace)),
-            command=shlex.quote(str(command)),
+            cwd=shlex.quote(self.visible(self._state / "cwd")),
+            env=shlex.quote(self.visible(self._state / "env")),
+            workspace=shlex.quote(str(self.info.visible_workspace)),
+            command=shlex.quote(self.visible(command)),
         )
+
+    def scratch_file(self, stem: str, suffix: str) -> Path:
+        """A new host path in HOME/.trajforge, numbered by this sandbox's call counter."""
+        return self._state / f"{stem}-{next(self._calls)}{suffix}"
 
     async def run(self, request: ExecRequest) -> ExecResult:
         """Run `request.command` in bash; never raises for what the command itself does."""
         # The command goes in a file the wrapper reads and evals: no quoting to get wrong,
         # and a syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
-        command = self._state / f"command-{next(self._calls)}.sh"
+        command = self.scratch_file("command", ".sh")
         self.write_text(command, request.command + "\n")
         started = time.perf_counter()
         process = await asyncio.create_subprocess_exec(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import uuid
 
 from trajforge.sandbox import ExecRequest
 from trajforge.tools.registry import ToolContext, tool
@@ -19,13 +18,13 @@ async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
         code: The complete Python source to run.
         timeout: Seconds before the program is killed (at most 600).
     """
-    home = ctx.sandbox.info.home / ".trajforge"
-    name = uuid.uuid4().hex[:12]
-    source, errors = home / f"code-{name}.py", home / f"code-{name}.err"
+    # Numbered, not random: the program's path shows in tracebacks, and repeats must read the same.
+    source = ctx.sandbox.scratch_file("code", ".py")
+    errors = source.with_suffix(".err")
     ctx.sandbox.write_text(source, code)
     limit = max(1, min(timeout, MAX_TIMEOUT))
     try:
-        command = f"python3 {shlex.quote(str(source))} 2> {shlex.quote(str(errors))}"
+        command = f"python3 {shlex.quote(ctx.sandbox.visible(source))} 2> {shlex.quote(ctx.sandbox.visible(errors))}"
         result = await ctx.sandbox.run(ExecRequest(command, timeout=limit, fresh=True))
         stderr = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
     finally:
