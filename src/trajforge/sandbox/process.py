@@ -18,7 +18,6 @@ import shlex
 import shutil
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
@@ -62,6 +61,7 @@ class ProcessSandbox(Sandbox):
         self._marker = marker_of(root)
         self._calls = itertools.count()
         self._closed = False
+        self._started = False  # no command ever ran: no process of the sandbox can exist
 
     def environment(self) -> dict[str, str]:
         """The whole environment a command sees: a small allow-list, never the host's secrets."""
@@ -107,7 +107,10 @@ class ProcessSandbox(Sandbox):
         command = self.scratch_file("command", ".sh")
         self.write_text(command, request.command + "\n")
         started = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
+        self._started = True
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ExitAwareProtocol(loop),
             *identity_argv(self.info.uid),
             *self._limit_argv(),
             *self.command_argv(self._wrapper(command, request.fresh)),
@@ -118,8 +121,9 @@ class ProcessSandbox(Sandbox):
             env=self.environment(),
             start_new_session=True,
         )
+        process = asyncio.subprocess.Process(transport, protocol, loop)
         try:
-            result = await self._collect(process, request, started)
+            result = await self._collect(process, protocol.exited, request, started)
         except BaseException:  # cancelled (the episode's time ran out): leave nothing running
             kill_tree(process.pid)
             _kill_group(process.pid)
@@ -128,7 +132,9 @@ class ProcessSandbox(Sandbox):
             command.unlink(missing_ok=True)
         return result
 
-    async def _collect(self, process: asyncio.subprocess.Process, request: ExecRequest, started: float) -> ExecResult:
+    async def _collect(
+        self, process: asyncio.subprocess.Process, exited: asyncio.Future[None], request: ExecRequest, started: float
+    ) -> ExecResult:
         if request.stdin is not None and process.stdin is not None:
             process.stdin.write(request.stdin.encode())
             process.stdin.close()
@@ -137,17 +143,18 @@ class ProcessSandbox(Sandbox):
         draining = asyncio.ensure_future(reader.drain(process.stdout))
         deadline = started + request.timeout
         # Not process.wait(): asyncio's wait also waits for the pipes, which a background
-        # process started by the command can hold open for as long as it lives.
-        exited = await _until(lambda: draining.done() or process.returncode is not None, deadline)
-        if exited and not draining.done():
+        # process started by the command can hold open for as long as it lives. `exited` is
+        # woken by the child watcher the moment the command ends: no polling, no rounding up.
+        await _first({draining, exited}, deadline)
+        if exited.done() and not draining.done():
             await asyncio.wait({draining}, timeout=_PIPE_GRACE)
         if draining.done() and not reader.capped:
-            await _until(lambda: process.returncode is not None, deadline)
+            await _first({exited}, deadline)
         killed = process.returncode is None
         if killed:
             kill_tree(process.pid)
             _kill_group(process.pid)
-            await _until(lambda: process.returncode is not None, time.perf_counter() + 5)
+            await _first({exited}, time.perf_counter() + 5)
         draining.cancel()
         transport = getattr(process, "_transport", None)  # release a pipe a background process holds
         if transport is not None:
@@ -172,7 +179,9 @@ class ProcessSandbox(Sandbox):
             return
         self._closed = True
         emptied = True
-        if self.info.uid is not None:
+        if not self._started:
+            pass  # nothing to look for: the /proc scan below costs milliseconds
+        elif self.info.uid is not None:
             emptied = await kill_uid(self.info.uid)
         else:
             for pid in pids_with_marker(self._marker):
@@ -186,16 +195,23 @@ class ProcessSandbox(Sandbox):
             self._lease.release(clean=emptied)
 
 
-async def _until(done: Callable[[], bool], deadline: float) -> bool:
-    """Poll `done` (1 ms at first, backing off to 20 ms) until it is true or `deadline` passes."""
-    pause = 0.001
-    while not done():
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            return False
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 2, 0.02)
-    return True
+async def _first(waits: set[asyncio.Future[None]], deadline: float) -> None:
+    """Wait until one of `waits` is done or `deadline` (a perf_counter time) passes."""
+    if not any(w.done() for w in waits):
+        await asyncio.wait(waits, timeout=max(0.0, deadline - time.perf_counter()), return_when=asyncio.FIRST_COMPLETED)
+
+
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's protocol for a child's pipes, with a future done when the child itself exits."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=1 << 16, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 def _kill_group(pgid: int) -> None:
