@@ -21,7 +21,8 @@ from .harness import BACKENDS
 needs_bwrap = pytest.mark.skipif("bwrap" not in BACKENDS, reason="bubblewrap cannot run here")
 # Everything about the place an agent might look at: where it is, who it is, what the fixture looks like.
 SURVEY = (
-    "pwd; id; whoami; echo $HOME; hostname; ls -la; ls -la ~; git -C repo log --format='%H %an %ae %ad %cn %ce %cd'; "
+    "pwd; id; whoami; echo $HOME; hostname; ls -la; ls -la ~; ls -l --time-style=+%F notes made.txt; "
+    "git -C repo log --format='%H %an %ae %ad %cn %ce %cd'; "
     "git -C repo status --short; git -C repo commit -q --allow-empty -m more && git -C repo rev-parse HEAD"
 )
 TASK = {
@@ -31,6 +32,7 @@ TASK = {
     "prompt": "Look around.",
     "fixtures": {
         "files": {"notes/a.txt": "alpha\n"},
+        "setup": ["touch -d 2025-05-05 notes/a.txt; echo made > made.txt"],
         "git": [
             {
                 "path": "repo",
@@ -80,6 +82,7 @@ def test_two_sandboxes_show_the_same_place(tmp_path: Path) -> None:
         "Trajforge Agent" in output and "Fri Jan 2 10:00:00 2026" in output
     )  # fixture commits: fixed author and dates
     assert "alpha" in read
+    assert " 2025-05-05 a.txt" in output and " 2026-01-01 made.txt" in output  # dated by setup / fixed
     assert "outside the workspace /workspace" in outside
     assert (
         "/home/agent/.trajforge/code-" in code and "ZeroDivisionError" in code and '"stdout": "/workspace\\n"' in code

@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -86,17 +87,20 @@ class TaskEnvironment:
             await self._git(repo, number)
         for site in fixtures.sites:
             self._serve(site.name, self._fixture(site.folder))
+        self._fix_times(self.sandbox.workspace, since=None)
+        setup_started = time.time() - 1
         for command in fixtures.setup:
             await self._run(command, "setup command")
-        self._fix_times(self.sandbox.workspace)
+        # Setup commands may date files on purpose (touch -d): only what they made "now" is fixed.
+        self._fix_times(self.sandbox.workspace, since=setup_started)
 
     @staticmethod
-    def _fix_times(root: Path) -> None:
-        """Give every fixture file one fixed time: `ls -l` shows it, and it must not differ between repeats."""
-        for folder, dirs, files in os.walk(root):
-            for name in dirs + files:
-                os.utime(Path(folder) / name, (FIXTURE_TIME, FIXTURE_TIME), follow_symlinks=False)
-        os.utime(root, (FIXTURE_TIME, FIXTURE_TIME))
+    def _fix_times(root: Path, since: float | None) -> None:
+        """Give fixture files (those changed since `since`, or all) one fixed time: `ls -l` shows it,
+        and it must not differ between repeats of an episode."""
+        for path in [root, *(Path(folder) / name for folder, dirs, files in os.walk(root) for name in dirs + files)]:
+            if since is None or path.lstat().st_mtime >= since:
+                os.utime(path, (FIXTURE_TIME, FIXTURE_TIME), follow_symlinks=False)
 
     def _fixture(self, name: str) -> Path:
         path = (self.task.fixture_root / name).resolve()
