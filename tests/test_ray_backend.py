@@ -18,7 +18,7 @@ pytest.importorskip("ray")
 
 def test_generate_on_a_local_ray_instance(tmp_path: Path) -> None:
     spec, out = _spec(tmp_path, 12), tmp_path / "out"
-    with ScriptedServer(looping_script(3)) as server:
+    with ScriptedServer(looping_script(3), models=[{"id": "m"}]) as server:
         argv = ("generate", "--tasks", spec, "--model", "m", "--endpoint", server.url, "--out", out,
                 "--runner", "ray", "--ray-workers", "2", "--concurrency", "4")  # fmt: skip
         first = run(*argv)
