@@ -86,11 +86,14 @@ async def _replay_all(episodes: list[Episode], catalog: Any, sandbox: SandboxCon
                 "calls": len(comparisons),
                 "same": len(comparisons) - len(different),
                 "different": [{"turn": c.turn, "call_id": c.call_id, "name": c.name} for c in different],
+                "timings_only": sorted({kind for c in comparisons for kind in c.timings}),
             }
             sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
             continue
+        timings = sorted({kind for c in comparisons for kind in c.timings})
+        apart = f" (apart from wall-clock timings: {', '.join(timings)})" if timings else ""
         print(f"{recorded.id} {recorded.task.id or '-'}: {len(comparisons) - len(different)}/{len(comparisons)} "
-              "results identical")  # fmt: skip
+              f"results identical{apart}")  # fmt: skip
         for c in different:
             print(f"  turn {c.turn} {c.name} ({c.call_id}): {_first_difference(c.recorded, c.replayed)}")
     return differing

@@ -10,6 +10,11 @@ from trajforge.policy.base import Completion
 from trajforge.trace import Episode, Message, Usage
 
 _WORKSPACE = re.compile(r"Your workspace is (\S+?);")
+# Wall-clock figures that commands print and no replay reproduces, each with the name replay reports.
+_TIMINGS = {
+    "pytest duration": re.compile(r"\bin \d+\.\d+s\b( \(\d+:\d\d:\d\d\))?"),
+    "time(1) figures": re.compile(r"\b(real|user|sys)(\s+)\d+m\d+\.\d+s"),
+}
 
 
 class ReplayPolicy:
@@ -45,6 +50,9 @@ class CallComparison:
     recorded: str
     replayed: str | None
     """None when the replay never reached this call."""
+    timings: tuple[str, ...] = ()
+    """When the results differ only in wall-clock timings: which kinds (e.g. `pytest duration`); `same` is then
+    True, since no run can reproduce them."""
 
 
 def workspace_of(episode: Episode) -> str | None:
@@ -66,9 +74,23 @@ def compare_results(recorded: Episode, replayed: Episode) -> list[CallComparison
     for turn, calls in enumerate(old):
         for position, (call_id, name, content) in enumerate(calls):
             other = new[turn][position][2] if turn < len(new) and position < len(new[turn]) else None
-            same = other is not None and _normal(content, old_root) == _normal(other, new_root)
-            comparisons.append(CallComparison(turn, call_id, name, same, content, other))
+            before, after = _normal(content, old_root), _normal(other, new_root) if other is not None else None
+            timings = _timing_only(before, after) if after is not None and before != after else ()
+            same = after is not None and (before == after or bool(timings))
+            comparisons.append(CallComparison(turn, call_id, name, same, content, other, timings))
     return comparisons
+
+
+def _timing_only(before: str, after: str) -> tuple[str, ...]:
+    """The kinds of timings that are all that differ between two results, or () when more differs."""
+    used = []
+    for kind, pattern in _TIMINGS.items():
+        masked_before, found = pattern.subn("<time>", before)
+        masked_after, _ = pattern.subn("<time>", after)
+        if found:
+            before, after = masked_before, masked_after
+            used.append(kind)
+    return tuple(used) if before == after else ()
 
 
 def _results_by_turn(episode: Episode) -> list[list[tuple[str, str, str]]]:

@@ -1,0 +1,34 @@
+"""Replay names wall-clock timings (pytest's duration, time(1)) as the only difference, and nothing else."""
+
+from __future__ import annotations
+
+from trajforge.policy import compare_results
+from trajforge.trace import Episode, Message, TaskRef, ToolCall
+
+
+def _episode(result: str) -> Episode:
+    call = ToolCall("c1", "terminal", {"command": "pytest -q"})
+    return Episode(
+        id="e",
+        task=TaskRef("t", "Terminal & Coding", "testing", "Run the tests."),
+        messages=[
+            Message(role="system", content="Your workspace is /workspace; work there."),
+            Message(role="user", content="Run the tests."),
+            Message(role="assistant", content=None, tool_calls=[call]),
+            Message(role="tool", content=result, tool_call_id="c1", name="terminal"),
+        ],
+    )
+
+
+def test_timings_alone_are_named_and_count_as_the_same() -> None:
+    (same,) = compare_results(_episode("..\n2 passed in 0.03s\n"), _episode("..\n2 passed in 0.11s\n"))
+    assert same.same and same.timings == ("pytest duration",)
+    (timed,) = compare_results(_episode("real\t0m0.010s\nuser\t0m0.002s"), _episode("real\t0m0.020s\nuser\t0m0.001s"))
+    assert timed.same and timed.timings == ("time(1) figures",)
+
+
+def test_a_difference_beside_a_timing_is_a_difference() -> None:
+    (other,) = compare_results(_episode("2 passed in 0.03s"), _episode("3 passed in 0.05s"))
+    assert not other.same and other.timings == ()
+    (equal,) = compare_results(_episode("2 passed in 0.03s"), _episode("2 passed in 0.03s"))
+    assert equal.same and equal.timings == ()
