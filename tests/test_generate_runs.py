@@ -267,3 +267,14 @@ def test_run_options_settings() -> None:
     settings = options.settings()
     assert settings.config == "Kimi-K2.5" and settings.model is not None and settings.model.extra_body == {"a": 1}
     assert settings.concurrency >= 8
+
+
+def test_the_card_says_when_paths_are_the_hosts(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path, 1), tmp_path / "out"
+    assert run("generate", "--tasks", spec, "--policy", "oracle", "--out", out, "--sandbox", "local").returncode == 0
+    (record,) = ledger_records(out, "oracle")
+    assert any("paths are the host's" in note for note in record["run"]["notes"])
+    published = run("publish", out, "--out", tmp_path / "ds", "--no-require-reasoning")
+    assert published.returncode == 0, published.stderr
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "Paths in the traces are the host's" in card and "- Runner: `local`" in card

@@ -135,7 +135,8 @@ _MANIFEST_FIELDS = (
     ("tasks", "Tasks"),
     ("repeat", "Episodes per task"),
     ("concurrency", "Concurrency"),
-    ("backend", "Runner"),
+    ("runner", "Runner"),
+    ("backend", "Runner"),  # manifests written before `--runner` named it `backend`
     ("written", "Started"),
 )
 
@@ -151,6 +152,10 @@ def _generation(data: CardInput, names: list[str]) -> list[str]:
                 for key, label in _MANIFEST_FIELDS
                 if manifest.get(key) not in (None, "", [], {})
             ]
+            if manifest.get("sandbox_backend") == "local":
+                lines.append(
+                    "- Paths in the traces are the host's: the local sandbox does not give the workspace a fixed path"
+                )
         lines.append("")
     return lines
 
