@@ -197,7 +197,8 @@ def test_a_harness_error_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None
     assert {r["finish"] for r in ledger_records(tmp_path / "out", "oracle")[4:]} == {"stop"}
 
 
-def test_sigterm_drains_like_ctrl_c_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("number", "name"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_a_signal_drains_the_episodes_in_flight_and_exits_130(tmp_path: Path, number: int, name: str) -> None:
     spec, out = _spec(tmp_path, 30), tmp_path / "out"
     with ScriptedServer(looping_script(3, "sleep 0.3"), latency=0.05, models=MODELS) as server:
         process = subprocess.Popen(
@@ -208,10 +209,10 @@ def test_sigterm_drains_like_ctrl_c_and_exits_130(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while not any(f.stat().st_size for f in out.glob("runs/m/episodes-*.jsonl")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(number)
         stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert "SIGTERM: finishing the episodes in flight" in stderr and "episodes run" in stdout
+    assert f"{name}: finishing the episodes in flight" in stderr and "episodes run" in stdout
     records = ledger_records(out, "m")
     assert 0 < len(records) < 30 and all(r["finish"] == "stop" for r in records)
 

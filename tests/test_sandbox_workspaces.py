@@ -21,6 +21,7 @@ import pytest
 from trajforge.sandbox import ExecRequest, SandboxConfig, SandboxFactory, UidPool, remove_stale_workspaces
 
 from .harness import BACKENDS
+from .test_hostile import _running
 
 # A trajforge process that makes a sandbox, starts a background process in it, and waits to be killed.
 _OWNER = textwrap.dedent(
@@ -39,16 +40,6 @@ _OWNER = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-def _running(name: str) -> bool:
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and name.encode() in (proc / "cmdline").read_bytes():
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def _eventually_running(name: str) -> bool:
