@@ -10,6 +10,7 @@ usage, bad task files, a locked folder, or the endpoint failed its preflight;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -200,8 +201,6 @@ def _write_manifest(folder: Path, options: RunOptions, settings: GenerateSetting
     Resuming with settings that change the episodes (temperature 0.2, then 1.0) is
     allowed, but said: each record keeps its own sampling settings.
     """
-    import contextlib
-
     from trajforge.sandbox import SandboxFactory, SandboxUnavailable
     from trajforge.trace.turns import json_bytes, loads
 

@@ -109,7 +109,7 @@ class _Item:
 def plan(tasks: list[LoadedTask], settings: GenerateSettings, ledger: Ledger, summary: GenerateSummary) -> list[_Item]:
     """The episodes still to run, in order (tasks that cannot run are noted in `summary`)."""
     scan = ledger.scan()
-    done = {k for k, finish in scan.final.items() if finish == "stop" or not settings.retry_failed}
+    done = scan.done(retry_failed=settings.retry_failed)
     order = list(tasks)
     if settings.seed is not None:
         random.Random(settings.seed).shuffle(order)

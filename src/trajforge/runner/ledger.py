@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trajforge.runner.records import write_episode
-from trajforge.trace import Episode, RecordError, RenderError, from_record, render
+from trajforge.trace import Episode, RecordError, RenderError, from_record, render, retryable
 from trajforge.trace.turns import json_bytes, loads
 
 
@@ -69,6 +69,10 @@ class LedgerScan:
     damaged: int = 0
     """Lines that are not records (another tool damaged them): their episodes run again."""
 
+    def done(self, *, retry_failed: bool = False) -> set[str]:
+        """Ids a resumed run skips: the final ones (with `retry_failed`, only those that ended with `stop`)."""
+        return {k for k, finish in self.final.items() if finish == "stop" or not retry_failed}
+
 
 class Ledger:
     """The records of one config in a run folder; `open_writer` starts this process's own files.
@@ -113,11 +117,6 @@ class Ledger:
                 found.retry.discard(key)
                 found.final[key] = str(record.get("finish", "stop"))
         return found
-
-    def done_ids(self, *, retry_failed: bool = False) -> set[str]:
-        """Ids a resumed run skips: the final ones (with `retry_failed`, only those that ended with `stop`)."""
-        final = self.scan().final
-        return {k for k, finish in final.items() if finish == "stop" or not retry_failed}
 
     def last_record(self, episode_id: str) -> dict[str, Any] | None:
         """The record of `episode_id` that counts (its last), or None."""
@@ -211,7 +210,7 @@ class Ledger:
 
 
 def _retryable(record: dict[str, Any]) -> bool:
-    return record.get("finish") == "error" or "transient_error" in (record.get("flags") or [])
+    return retryable(str(record.get("finish", "stop")), record.get("flags") or [])
 
 
 def _row_of(record: dict[str, Any]) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from trajforge.trace.model import (
     ToolCall,
     ToolResult,
     Usage,
+    retryable,
 )
 from trajforge.trace.record import RecordError, from_record, to_record
 from trajforge.trace.sharegpt import COLUMNS, Collision, ParseError, RenderError, parse, render, tag_collisions
@@ -61,6 +62,7 @@ __all__ = [
     "parse",
     "parse_call",
     "render",
+    "retryable",
     "split_gpt",
     "split_inline_think",
     "split_system",

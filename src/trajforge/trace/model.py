@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -136,6 +137,14 @@ class Timing:
     tool_calls: list[CallTiming] = field(default_factory=list)
 
 
+def retryable(finish: str, flags: Iterable[str]) -> bool:
+    """Whether a record with `finish` and `flags` is run again by a rerun: a harness error or a transient failure.
+
+    One rule for episodes and for raw records (the ledger reads records without rebuilding episodes).
+    """
+    return finish == Finish.ERROR or Flag.TRANSIENT_ERROR in flags
+
+
 @dataclass
 class Episode:
     """One recorded agent episode (FORMAT.md section 3)."""
@@ -164,7 +173,7 @@ class Episode:
     @property
     def retryable(self) -> bool:
         """Whether a rerun should run this episode again rather than keep this record."""
-        return self.finish is Finish.ERROR or Flag.TRANSIENT_ERROR in self.flags
+        return retryable(self.finish, self.flags)
 
     def add_flag(self, flag: Flag) -> None:
         """Record `flag` once."""
