@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +86,17 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     missing = run("stats", tmp_path / "nope.jsonl")
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: no such file or folder"
+
+
+def test_help_shows_words_not_python_types() -> None:
+    # Every command's help, --help's own line included, names values in words (N, PATH, URL), not `<bool>`.
+    for args in (("--help",), ("generate", "--help"), ("tasks", "--help"), ("tasks", "validate", "--help")):
+        result = subprocess.run(
+            [sys.executable, "-m", "trajforge", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "--help" in result.stdout
+        assert not re.search(r"<(bool|int|str|float|list|path)", result.stdout, re.IGNORECASE), (args, result.stdout)

@@ -86,7 +86,9 @@ def plain_metavars(command: Any) -> None:
     `command` is what `typer.main.get_command` returns; typer vendors its own click,
     whose classes are private, so parameters are read through their attributes.
     """
-    for param in command.params:
+    # click adds --help outside `params`, on first use; make it now so it gets a word too
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
         if param.metavar is None:
             param.metavar = _word(param)
     for child in getattr(command, "commands", {}).values():
