@@ -84,10 +84,26 @@ def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
     return load
 
 
+def _parse_yaml(text: str) -> Any:
+    """libyaml's loader when present (the pure-Python one was most of `generate`'s start-up).
+
+    A document libyaml refuses is parsed again by the pure-Python loader, whose
+    errors (and acceptance of escapes such as lone surrogates, which the spec's
+    fields then reject by name) are the ones users see.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.load(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def _entries(file: Path, load: TaskLoad) -> list[Any]:
     try:
         raw = file.read_bytes()
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = _parse_yaml(raw.decode("utf-8"))
     except OSError as exc:
         load.problems.append(f"{file}: cannot read: {exc.strerror or exc}")
         return []
