@@ -117,9 +117,13 @@ class _Agent:
         return completion.message.tool_calls
 
     async def execute(self, calls: list[ToolCall]) -> None:
-        """Run a turn's calls concurrently; results join the conversation in call order."""
-        results = await asyncio.gather(*(self._timed(call) for call in calls))
-        self.episode.messages.extend(result.to_message() for result in results)
+        """Run a turn's calls as consecutive groups (each group's calls at once, tools/ordering.py);
+        results join the conversation in call order."""
+        results: dict[int, ToolResult] = {}
+        for group in self.toolbox.plan(calls):
+            done = await asyncio.gather(*(self._timed(calls[index]) for index in group))
+            results.update(zip(group, done, strict=True))
+        self.episode.messages.extend(results[index].to_message() for index in range(len(calls)))
 
     async def _timed(self, call: ToolCall) -> ToolResult:
         started = time.perf_counter()

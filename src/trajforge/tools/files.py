@@ -6,9 +6,10 @@ import fnmatch
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from trajforge.sandbox import PathOutsideWorkspace
+from trajforge.tools.ordering import CallOrder, PathAccess
 from trajforge.tools.patching import apply_unified_diff
 from trajforge.tools.registry import ToolContext, ToolError, tool
 from trajforge.trace.turns import dumps
@@ -29,7 +30,17 @@ def _relative(ctx: ToolContext, path: Path) -> str:
     return str(path.relative_to(ctx.sandbox.workspace.resolve())) or "."
 
 
-@tool("file")
+def _reads(arguments: dict[str, Any]) -> PathAccess:
+    return PathAccess((str(arguments.get("path", ".")),), writes=False)
+
+
+def _writes(arguments: dict[str, Any]) -> PathAccess | None:
+    if arguments.get("diff"):
+        return None  # a diff names its files inside: run it alone
+    return PathAccess((str(arguments.get("path", "")),), writes=True)
+
+
+@tool("file", order=CallOrder.PATH_SCOPED, paths=_reads)
 async def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 500) -> str:
     """Read a text file, with line numbers.
 
@@ -53,7 +64,7 @@ async def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 5
     return body
 
 
-@tool("file")
+@tool("file", order=CallOrder.PATH_SCOPED, paths=_writes)
 async def write_file(ctx: ToolContext, path: str, content: str) -> str:
     """Write a text file (created with its folders, or replaced).
 
@@ -68,7 +79,7 @@ async def write_file(ctx: ToolContext, path: str, content: str) -> str:
     return dumps({"path": _relative(ctx, target), "bytes": len(content.encode("utf-8"))})
 
 
-@tool("file")
+@tool("file", order=CallOrder.PATH_SCOPED, paths=_writes)
 async def patch(
     ctx: ToolContext,
     path: str = "",
@@ -105,7 +116,7 @@ async def patch(
     return dumps({"path": _relative(ctx, target), "replaced": count})
 
 
-@tool("file")
+@tool("file", order=CallOrder.PATH_SCOPED, paths=_reads)
 async def search_files(
     ctx: ToolContext,
     pattern: str,

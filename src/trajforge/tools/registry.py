@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from trajforge.sandbox import Sandbox, SandboxError
+from trajforge.sandbox import PathOutsideWorkspace, Sandbox, SandboxError
+from trajforge.tools.ordering import CallOrder, PathAccess, PathsOf, PlannedCall, plan_groups
 from trajforge.trace import Flag, ToolCall, ToolResult
 from trajforge.trace.secrets import Redactor
 from trajforge.trace.turns import dumps
@@ -25,7 +26,15 @@ Handler = Callable[..., Awaitable[str]]
 
 
 class ToolError(Exception):
-    """A failure the model should read and can recover from (bad path, no match...)."""
+    """A failure the model should read and can recover from (bad path, no match...).
+
+    `details` are extra fields of the error result beside `error` (for example the entries a
+    memory replace could have meant).
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass
@@ -47,6 +56,10 @@ class Tool:
     parameters: dict[str, Any]
     toolset: str
     handler: Handler
+    order: CallOrder = CallOrder.BARRIER
+    """How calls of this tool may run beside others of the same turn (tools/ordering.py)."""
+    paths: PathsOf | None = None
+    """For a path-scoped tool: the paths a call touches, from its arguments."""
 
     def definition(self) -> dict[str, Any]:
         """The OpenAI tool definition (what goes into requests and the record's `tools`)."""
@@ -56,12 +69,21 @@ class Tool:
         }
 
 
-def tool(toolset: str, name: str | None = None) -> Callable[[Handler], Tool]:
-    """Make a Tool of `async def handler(ctx: ToolContext, ...) -> str`, schema from its signature."""
+def tool(
+    toolset: str, name: str | None = None, *, order: CallOrder = CallOrder.BARRIER, paths: PathsOf | None = None
+) -> Callable[[Handler], Tool]:
+    """Make a Tool of `async def handler(ctx: ToolContext, ...) -> str`, schema from its signature.
+
+    `order` says how its calls may run beside others in one turn (default: alone); a
+    `CallOrder.PATH_SCOPED` tool gives `paths`.
+    """
+    if (order is CallOrder.PATH_SCOPED) != (paths is not None):
+        raise ValueError("a path-scoped tool gives paths, and only a path-scoped tool does")
 
     def wrap(handler: Handler) -> Tool:
         description, arg_docs = _parse_docstring(inspect.getdoc(handler) or "")
-        return Tool(name or handler.__name__, description, _schema(handler, arg_docs), toolset, handler)
+        schema = _schema(handler, arg_docs)
+        return Tool(name or handler.__name__, description, schema, toolset, handler, order, paths)
 
     return wrap
 
@@ -167,13 +189,35 @@ class Toolbox:
         try:
             content = await found.handler(self.context, **call.arguments)
         except ToolError as exc:
-            return self._error(call, str(exc))
+            return self._error(call, str(exc), exc.details)
         except (OSError, SandboxError, UnicodeError) as exc:
             return self._error(call, f"{type(exc).__name__}: {exc}")
         return ToolResult(call.id, call.name, self._redacted(content))
 
-    def _error(self, call: ToolCall, message: str) -> ToolResult:
-        return ToolResult(call.id, call.name, self._redacted(dumps({"error": message})), is_error=True)
+    def plan(self, calls: list[ToolCall]) -> list[list[int]]:
+        """The turn's calls as consecutive groups of indexes that may run at once (tools/ordering.py)."""
+        return plan_groups([self._planned(call) for call in calls])
+
+    def _planned(self, call: ToolCall) -> PlannedCall:
+        found = self.tools.get(call.name)
+        if found is None or call.raw_arguments is not None or argument_problem(found.parameters, call.arguments):
+            return PlannedCall(call.name, CallOrder.READ_ONLY)  # answered with an error, touching nothing
+        access = found.paths(call.arguments) if found.paths is not None else None
+        if access is not None:
+            access = PathAccess(tuple(self._resolved(path) for path in access.paths), access.writes)
+        return PlannedCall(call.name, found.order, access)
+
+    def _resolved(self, path: str) -> str:
+        """`path` as the file tools resolve it (links followed); as given when it leaves the workspace,
+        since the call then fails without touching anything."""
+        try:
+            return str(self.context.sandbox.resolve(path))
+        except (PathOutsideWorkspace, OSError, ValueError):
+            return path
+
+    def _error(self, call: ToolCall, message: str, details: dict[str, Any] | None = None) -> ToolResult:
+        payload = {"error": message, **(details or {})}
+        return ToolResult(call.id, call.name, self._redacted(dumps(payload)), is_error=True)
 
     def _redacted(self, content: str) -> str:
         clean, count = self.context.redactor.redact_result(content)
