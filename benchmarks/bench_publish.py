@@ -64,9 +64,9 @@ def add_curation_work(files: list[Path], share: float = 0.01, seed: int = 0) -> 
 
 
 def _step(name: str, files: list[str], workers: int) -> dict[str, float]:
-    from trajforge.dataset.export import export
-    from trajforge.dataset.filters import CurationSettings
-    from trajforge.dataset.publish import publish
+    from trajforge.dataset.conversion.export import export
+    from trajforge.dataset.curation.filters import CurationSettings
+    from trajforge.dataset.publishing.publish import publish
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     settings = CurationSettings()  # every default filter on: exact and near duplicates, scrub, loops, error rate

@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from trajforge.dataset import validate
-from trajforge.dataset.curate import curate
-from trajforge.dataset.dedup import jaccard, signature
-from trajforge.dataset.filters import FILTERS, CurationSettings
-from trajforge.dataset.layout import discover
-from trajforge.dataset.publish import PublishError, publish
+from trajforge.dataset.curation.curate import curate
+from trajforge.dataset.curation.dedup import jaccard, signature
+from trajforge.dataset.curation.filters import FILTERS, CurationSettings
+from trajforge.dataset.publishing.publish import PublishError, publish
+from trajforge.dataset.rows.layout import discover
 from trajforge.trace import Episode, parse, render
 
 from .curation_data import (
@@ -212,7 +212,7 @@ def test_python_m_runs_curation_in_worker_processes(tmp_path: Path) -> None:
 
 
 def test_pieces_of_a_jsonl_file_cover_every_line_once_with_its_number(tmp_path: Path) -> None:
-    from trajforge.dataset.episodes import pieces, read_piece
+    from trajforge.dataset.rows.episodes import pieces, read_piece
 
     rows = write_rows(tmp_path / "mix.jsonl", [varied(i) for i in range(12)])
     with rows.open("a") as handle:

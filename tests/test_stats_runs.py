@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from trajforge.dataset.runfolder import is_run_file, superseded_lines
+from trajforge.dataset.rows.runfolder import is_run_file, superseded_lines
 
 from .test_cli import run
 

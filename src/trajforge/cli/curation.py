@@ -20,16 +20,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from trajforge.cli.common import fail
-from trajforge.dataset import LayoutError, Problem
-from trajforge.dataset.curate import REPORT, CurationResult, curate
-from trajforge.dataset.export import export
-from trajforge.dataset.filters import FILTERS, CurationSettings
-from trajforge.dataset.formats import FORMATS, ExportOptions
-from trajforge.dataset.hub import PushError, push
-from trajforge.dataset.import_run import import_to_run
-from trajforge.dataset.importers import SOURCES, ImportSettings
-from trajforge.dataset.publish import PublishError, publish
-from trajforge.dataset.tokens import TokenizerError
+from trajforge.dataset import (
+    FILTERS,
+    FORMATS,
+    REPORT,
+    SOURCES,
+    CurationResult,
+    CurationSettings,
+    ExportOptions,
+    ImportSettings,
+    LayoutError,
+    Problem,
+    PublishError,
+    PushError,
+    TokenizerError,
+    curate,
+    export,
+    import_to_run,
+    publish,
+    push,
+)
 
 InputsArg = Annotated[
     list[Path],

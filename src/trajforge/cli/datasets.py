@@ -12,10 +12,17 @@ from rich.console import Console
 from rich.table import Table
 
 from trajforge.cli.common import fail
-from trajforge.dataset import ConfigSource, ConfigStats, LayoutError, Problem, compute_stats
+from trajforge.dataset import (
+    ConfigSource,
+    ConfigStats,
+    ConfigTasks,
+    LayoutError,
+    Problem,
+    compute_stats,
+    row_sources,
+    task_stats,
+)
 from trajforge.dataset import validate as validate_sources
-from trajforge.dataset.runfolder import row_sources
-from trajforge.dataset.task_stats import ConfigTasks, task_stats
 from trajforge.trace.turns import json_bytes
 
 PathsArg = Annotated[

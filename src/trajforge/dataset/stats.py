@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trajforge.dataset.layout import ConfigSource
-from trajforge.dataset.parallel import bounded_map
-from trajforge.dataset.readers import TableBatch, table_tasks
-from trajforge.dataset.runfolder import superseded_in
-from trajforge.dataset.schema import Problem
+from trajforge.dataset.rows.layout import ConfigSource
+from trajforge.dataset.rows.parallel import bounded_map
+from trajforge.dataset.rows.readers import TableBatch, table_tasks
+from trajforge.dataset.rows.runfolder import superseded_in
+from trajforge.dataset.rows.schema import Problem
 from trajforge.dataset.textscan import scan_gpt_values
 from trajforge.tasks import CATEGORIES
 

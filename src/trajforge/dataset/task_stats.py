@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trajforge.dataset.episodes import EpisodeItem, pieces, read_piece
-from trajforge.dataset.layout import LayoutError
-from trajforge.dataset.runfolder import run_configs, superseded_in
-from trajforge.dataset.schema import Problem
+from trajforge.dataset.rows.episodes import EpisodeItem, pieces, read_piece
+from trajforge.dataset.rows.layout import LayoutError
+from trajforge.dataset.rows.runfolder import run_configs, superseded_in
+from trajforge.dataset.rows.schema import Problem
 from trajforge.trace import Episode, Outcome
 
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from trajforge.dataset.layout import ConfigSource
-from trajforge.dataset.readers import iter_rows
-from trajforge.dataset.runfolder import superseded_in
-from trajforge.dataset.schema import Problem, shape_problem
+from trajforge.dataset.rows.layout import ConfigSource
+from trajforge.dataset.rows.readers import iter_rows
+from trajforge.dataset.rows.runfolder import superseded_in
+from trajforge.dataset.rows.schema import Problem, shape_problem
 from trajforge.tasks import taxonomy_problem
 from trajforge.trace import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
 from trajforge.trace.turns import loads

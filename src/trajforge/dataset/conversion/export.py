@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 
-from trajforge.dataset.curate import CurationResult, curate
-from trajforge.dataset.filters import CurationSettings
-from trajforge.dataset.formats import FORMATS, ExportOptions
+from trajforge.dataset.conversion.formats import FORMATS, ExportOptions
+from trajforge.dataset.curation.curate import CurationResult, curate
+from trajforge.dataset.curation.filters import CurationSettings
 
 BATCH_ROWS = 1024
 

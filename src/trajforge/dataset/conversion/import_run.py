@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trajforge.dataset.importers import ImportSettings, import_file
-from trajforge.dataset.schema import Problem
+from trajforge.dataset.conversion.importers import ImportSettings, import_file
+from trajforge.dataset.rows.schema import Problem
 from trajforge.trace import COLUMNS, RenderError, render, to_record
 from trajforge.trace.turns import json_bytes
 

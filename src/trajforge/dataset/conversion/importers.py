@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trajforge.dataset.readers import iter_rows
-from trajforge.dataset.schema import Problem
+from trajforge.dataset.rows.readers import iter_rows
+from trajforge.dataset.rows.schema import Problem
 from trajforge.tasks import taxonomy_problem
 from trajforge.trace import (
     Episode,

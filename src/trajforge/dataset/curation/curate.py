@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from trajforge.dataset import dedup, filters
-from trajforge.dataset.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
-from trajforge.dataset.formats import FORMATS, ExportOptions
-from trajforge.dataset.layout import ConfigSource
-from trajforge.dataset.parallel import default_workers
-from trajforge.dataset.runfolder import superseded_in
-from trajforge.dataset.schema import Problem, rows_table
-from trajforge.dataset.scrub import scrub_episode
-from trajforge.dataset.tokens import TokenCounter
+from trajforge.dataset.conversion.formats import FORMATS, ExportOptions
+from trajforge.dataset.curation import dedup, filters
+from trajforge.dataset.curation.scrub import scrub_episode
+from trajforge.dataset.curation.tokens import TokenCounter
+from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
+from trajforge.dataset.rows.layout import ConfigSource
+from trajforge.dataset.rows.parallel import default_workers
+from trajforge.dataset.rows.runfolder import superseded_in
+from trajforge.dataset.rows.schema import Problem, rows_table
 from trajforge.trace import RenderError, render
 from trajforge.trace.secrets import Redactor
 from trajforge.trace.turns import json_bytes

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from trajforge.dataset.curate import ConfigReport
-from trajforge.dataset.filters import FILTERS, CurationSettings
+from trajforge.dataset.curation.curate import ConfigReport
+from trajforge.dataset.curation.filters import FILTERS, CurationSettings
 from trajforge.dataset.stats import ConfigStats
 from trajforge.trace import COLUMNS
 

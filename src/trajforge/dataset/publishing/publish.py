@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from trajforge.dataset.card import CardInput, card
-from trajforge.dataset.curate import ROWS, Curated, CurationResult, curate
-from trajforge.dataset.episodes import run_manifests
-from trajforge.dataset.filters import CurationSettings
-from trajforge.dataset.layout import LayoutError, front_matter
-from trajforge.dataset.parallel import bounded_map
-from trajforge.dataset.schema import SCHEMA
+from trajforge.dataset.curation.curate import ROWS, Curated, CurationResult, curate
+from trajforge.dataset.curation.filters import CurationSettings
+from trajforge.dataset.publishing.card import CardInput, card
+from trajforge.dataset.rows.episodes import run_manifests
+from trajforge.dataset.rows.layout import LayoutError, front_matter
+from trajforge.dataset.rows.parallel import bounded_map
+from trajforge.dataset.rows.schema import SCHEMA
 from trajforge.dataset.stats import ConfigStats
 
 SHARD_ROWS = 5000

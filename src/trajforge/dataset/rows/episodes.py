@@ -19,10 +19,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trajforge.dataset.layout import ConfigSource, discover
-from trajforge.dataset.readers import Row, is_parquet, json_row, jsonl_chunks
-from trajforge.dataset.runfolder import run_configs
-from trajforge.dataset.schema import Problem
+from trajforge.dataset.rows.layout import ConfigSource, discover
+from trajforge.dataset.rows.readers import Row, is_parquet, json_row, jsonl_chunks
+from trajforge.dataset.rows.runfolder import run_configs
+from trajforge.dataset.rows.schema import Problem
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
 
 PIECE_BYTES = 8 << 20  # JSONL bytes per piece of work

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from trajforge.dataset.schema import SCHEMA, Problem, shape_problem
+from trajforge.dataset.rows.schema import SCHEMA, Problem, shape_problem
 from trajforge.trace import COLUMNS
 from trajforge.trace.turns import loads
 

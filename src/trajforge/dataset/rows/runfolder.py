@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trajforge.dataset.layout import ConfigSource, discover
+from trajforge.dataset.rows.layout import ConfigSource, discover
 from trajforge.trace.turns import loads
 
 RECORDS = "episodes-*.jsonl"

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trajforge.dataset.readers import is_parquet
-from trajforge.dataset.schema import SCHEMA
+from trajforge.dataset.rows.readers import is_parquet
+from trajforge.dataset.rows.schema import SCHEMA
 from trajforge.trace import COLUMNS
 from trajforge.trace.turns import json_bytes
 

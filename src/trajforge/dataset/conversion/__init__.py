@@ -1,0 +1,1 @@
+"""Conversion: exports to training formats and imports of foreign datasets into run folders."""

@@ -1,0 +1,1 @@
+"""Publishing: a curated dataset folder (Parquet per config), its card, and pushing it to a hub."""
