@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import shlex
 import shutil
@@ -15,6 +16,7 @@ from types import TracebackType
 
 from trajforge.sandbox import ExecRequest, Sandbox
 from trajforge.tasks import GitFixture, LoadedTask
+from trajforge.tasks.checking import ANSWER_FILE, FIXTURE_FILE, exports, fixture_manifest, helper_files
 from trajforge.trace import Outcome
 
 CHECK_TIMEOUT = 300.0
@@ -40,9 +42,12 @@ class EnvironmentSetupError(RuntimeError):
 class TaskEnvironment:
     """Use as `async with TaskEnvironment(task, sandbox) as env:`; `env.prompt` is what the user says."""
 
-    def __init__(self, task: LoadedTask, sandbox: Sandbox) -> None:
+    def __init__(self, task: LoadedTask, sandbox: Sandbox, seed: int = 0) -> None:
+        """`seed`: the episode's seed (`TRAJFORGE_SEED` of set-up commands and the check)."""
         self.task = task
         self.sandbox = sandbox
+        self.seed = seed
+        self._fixture_hashes: dict[str, str] = {}
         self._servers: list[ThreadingHTTPServer] = []
         self.site_urls: dict[str, str] = {}
 
@@ -89,10 +94,13 @@ class TaskEnvironment:
             self._serve(site.name, self._fixture(site.folder))
         self._fix_times(self.sandbox.workspace, since=None)
         setup_started = time.time() - 1
-        for command in fixtures.setup:
-            await self._run(command, "setup command")
+        if fixtures.setup:
+            prefix = self._check_files({"TRAJFORGE_SEED": str(self.seed)})
+            for command in fixtures.setup:
+                await self._run(prefix + command, "setup command", shown=command)
         # Setup commands may date files on purpose (touch -d): only what they made "now" is fixed.
         self._fix_times(self.sandbox.workspace, since=setup_started)
+        self._fixture_hashes = fixture_manifest(self.sandbox.workspace)
 
     @staticmethod
     def _fix_times(root: Path, since: float | None) -> None:
@@ -120,13 +128,23 @@ class TaskEnvironment:
             for name in dirs + files:
                 self.sandbox.adopt(Path(folder) / name)
 
-    async def _run(self, command: str, what: str) -> str:
+    async def _run(self, command: str, what: str, shown: str | None = None) -> str:
         result = await self.sandbox.run(ExecRequest(command, timeout=SETUP_TIMEOUT, fresh=True))
         if result.exit_code != 0:
             raise EnvironmentSetupError(
-                f"task {self.task.spec.id}: {what} failed (exit {result.exit_code}): {command}\n{result.output[-2000:]}"
+                f"task {self.task.spec.id}: {what} failed (exit {result.exit_code}): {shown or command}\n"
+                f"{result.output[-2000:]}"
             )
         return result.output
+
+    def _check_files(self, variables: dict[str, str]) -> str:
+        """Write the check helpers into the private folder (over anything there) and return the exports."""
+        private = self.sandbox.info.home / ".trajforge"
+        for relative, text in helper_files().items():
+            self.sandbox.write_text(private / relative, text)
+            if relative.startswith("bin/"):
+                (private / relative).chmod(0o755)
+        return exports(variables, self.sandbox.visible(private))
 
     async def _git(self, repo: GitFixture, number: int) -> None:
         target = self.sandbox.resolve(repo.path)
@@ -184,17 +202,28 @@ class TaskEnvironment:
         self._servers.append(server)
         self.site_urls[name] = f"http://127.0.0.1:{server.server_address[1]}/"
 
-    async def check(self) -> tuple[Outcome, str]:
-        """Run the task's check in the sandbox: passed on exit 0, failed otherwise, error on a timeout."""
+    async def check(self, answer: str | None = None) -> tuple[Outcome, str]:
+        """Run the task's check in the sandbox: passed on exit 0, failed otherwise, error on a timeout.
+
+        `answer` is the agent's final answer, given to the check as the file `$TRAJFORGE_ANSWER`.
+        """
         spec = self.task.spec
-        if spec.check_python:
-            program = self.sandbox.info.home / ".trajforge" / "check.py"
-            self.sandbox.write_text(program, spec.check_python)
-            command = f"python3 {shlex.quote(self.sandbox.visible(program))}"
-        elif spec.check:
-            command = spec.check
-        else:
+        if not spec.has_check:
             return Outcome.NONE, ""
+        private = self.sandbox.info.home / ".trajforge"
+        self.sandbox.write_text(private / ANSWER_FILE, answer or "")
+        self.sandbox.write_text(private / FIXTURE_FILE, json.dumps(self._fixture_hashes, indent=0, sort_keys=True))
+        prefix = self._check_files({
+            "TRAJFORGE_SEED": str(self.seed),
+            "TRAJFORGE_ANSWER": self.sandbox.visible(private / ANSWER_FILE),
+            "TRAJFORGE_FIXTURE": self.sandbox.visible(private / FIXTURE_FILE),
+        })  # fmt: skip
+        if spec.check_python:
+            program = private / "check.py"
+            self.sandbox.write_text(program, spec.check_python)
+            command = prefix + f"python3 {shlex.quote(self.sandbox.visible(program))}"
+        else:
+            command = prefix + str(spec.check)
         result = await self.sandbox.run(ExecRequest(command, timeout=CHECK_TIMEOUT, fresh=True))
         if result.timed_out:
             return Outcome.ERROR, f"the check timed out after {CHECK_TIMEOUT:g} s"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -15,8 +16,10 @@ from trajforge.cli.common import fail
 from trajforge.cli.options import sandbox_backend
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import LoadedTask, TaskLoad, UnknownCategory, load_tasks, resolve_category
-from trajforge.trace import Finish, ModelInfo, Outcome
 from trajforge.trace.turns import json_bytes
+
+if TYPE_CHECKING:
+    from trajforge.runner.task_judging import Play
 
 app = typer.Typer(help="List, show and check task specs (the built-in catalog by default).", no_args_is_help=True)
 SourcesOpt = Annotated[
@@ -102,44 +105,62 @@ def show(task_id: Annotated[str, typer.Argument(help="The task's id.")], sources
 @app.command("validate")
 def validate(
     sources: SourcesOpt = None,
-    run_oracles: Annotated[bool, typer.Option(help="Play every runnable oracle and run its check.")] = False,
+    run_oracles: Annotated[
+        bool,
+        typer.Option(help="Play every runnable task's oracle, negatives and alternates, and judge its check by them."),
+    ] = False,
     backend: Annotated[
         str, typer.Option("--sandbox", "--backend", help="Sandbox for --run-oracles: auto, local or bwrap.")
     ] = "auto",
+    only: Annotated[
+        list[str] | None, typer.Option("--task", help="Only tasks whose id matches this glob (repeatable).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=64, help="Tasks played at once with --run-oracles.")] = 2,
 ) -> None:
-    """Check the specs load and their fixtures can be laid out; with --run-oracles, that each oracle solves its task."""
+    """Check the specs load and their fixtures can be laid out; with --run-oracles, that each check passes the
+    oracle and the alternates and fails every negative (exit 1 on any misjudgement)."""
     sandbox = sandbox_backend(backend)
     errors = Console(stderr=True)
     load = _load(sources, errors)
+    tasks = [t for t in load.tasks if not only or any(fnmatch.fnmatchcase(t.spec.id, p) for p in only)]
+    if only and not tasks:
+        raise fail(f"no task matches --task {' '.join(only)}")
     total = len(load.tasks) + len(load.problems)
     print(f"{len(load.tasks)} tasks loaded, {len(load.problems)} problem(s) in {total} entries")
     failures = list(load.problems)
     if run_oracles:
-        failures += asyncio.run(_run_oracles(load.tasks, SandboxConfig(backend=sandbox)))
+        failures += asyncio.run(_run_oracles(tasks, SandboxConfig(backend=sandbox), jobs))
     if failures:
         raise typer.Exit(1)
 
 
-async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig) -> list[str]:
-    from trajforge.agent.environment import EnvironmentSetupError  # here: the agent pulls in the model client
-    from trajforge.runner import oracle_policy, run_task_episode, runnable
+async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig, jobs: int) -> list[str]:
+    from trajforge.runner import runnable  # here: the runner pulls in the model client (openai)
+    from trajforge.runner.task_judging import judge_tasks
 
-    factory = SandboxFactory(sandbox)
-    failures, played = [], 0
-    for task in tasks:
-        if task.spec.oracle is None or not runnable(task.spec):
-            continue
-        played += 1
-        try:
-            episode = (await run_task_episode(task, factory, oracle_policy(task.spec), config="oracle",
-                                              model=ModelInfo(name="oracle"))).episode  # fmt: skip
-        except EnvironmentSetupError as exc:
-            failures.append(f"{task.spec.id}: setup failed: {exc}")
-            print(f"FAIL {task.spec.id}: setup failed", flush=True)
-            continue
-        ok = episode.finish is Finish.STOP and episode.outcome in (Outcome.PASSED, Outcome.NONE)
-        if not ok:
-            failures.append(f"{task.spec.id}: finish {episode.finish.value}, check {episode.outcome.value}")
-        print(f"{'ok  ' if ok else 'FAIL'} {task.spec.id}: check {episode.outcome.value}", flush=True)
-    print(f"{played} oracles played, {len(failures)} failed")
+    playable = [t for t in tasks if runnable(t.spec) and (t.spec.oracle or t.spec.negatives or t.spec.alternates)]
+
+    def report(plays: list[Play]) -> None:
+        wrong = [p for p in plays if p.misjudged]
+        counts = ", ".join(f"{sum(p.kind == k for p in plays)} {k}" for k in ("oracle", "negative", "alternate"))
+        print(f"{'ok  ' if not wrong else 'FAIL'} {plays[0].task_id}: {counts} played", flush=True)
+        for play in wrong:
+            print(f"     {play.kind} {play.label!r}: check {play.outcome}: {play.reason}", flush=True)
+
+    plays = await judge_tasks(playable, SandboxFactory(sandbox), jobs=jobs, done=report)
+    failures = [f"{p.task_id}: {p.kind} {p.label!r}: {p.reason}" for p in plays if p.misjudged]
+    checked = [t for t in playable if t.spec.has_check]
+    lacking = sorted(t.spec.id for t in checked if not t.spec.negatives)
+    print(_judging_summary(plays))
+    if lacking:
+        print(f"{len(lacking)} of {len(checked)} played tasks with a check have no negative: {', '.join(lacking)}")
     return failures
+
+
+def _judging_summary(done: list[Play]) -> str:
+    parts = []
+    for kind, wrong in (("oracle", "failed"), ("negative", "passed"), ("alternate", "failed")):
+        mine = [p for p in done if p.kind == kind]
+        parts.append(f"{len(mine)} {kind}s played, {sum(p.misjudged for p in mine)} {wrong}")
+    tasks = len({p.task_id for p in done})
+    return f"{tasks} tasks judged: " + "; ".join(parts)

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from trajforge.policy.base import Completion
 from trajforge.trace import Message, ToolCall, Usage
+
+RESULT_REFERENCE = re.compile(r"\{\{result (\d+)\}\}")
+"""`{{result N}}` in a scripted answer: the stripped output of the N-th tool call (1-based)."""
+
+
+def result_text(content: str) -> str:
+    """What a tool result says, for quoting: a command's `output` (or `stdout`), else the text itself."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content.strip()
+    if isinstance(data, dict):
+        for key in ("output", "stdout"):
+            if isinstance(data.get(key), str):
+                return str(data[key]).strip()
+    return content.strip()
+
+
+def fill_answer(answer: str, messages: list[Message]) -> str:
+    """`answer` with each `{{result N}}` replaced by the N-th tool result's text (unknown N left as is)."""
+    results = [result_text(m.content or "") for m in messages if m.role == "tool"]
+
+    def quote(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return results[number - 1] if 1 <= number <= len(results) else match.group(0)
+
+    return RESULT_REFERENCE.sub(quote, answer)
 
 
 @dataclass(frozen=True)
@@ -19,6 +48,8 @@ class ScriptedTurn:
 
 class OraclePolicy:
     """Plays `turns` in order (one per model call), then answers with `answer`.
+
+    `{{result N}}` in the answer quotes the N-th tool result of the conversation (see `fill_answer`).
 
     The turn to play is told by how many assistant messages the conversation
     already holds, so the policy keeps no state between calls.
@@ -37,7 +68,9 @@ class OraclePolicy:
             calls = [ToolCall(f"call_{played}_{k}", name, dict(args)) for k, (name, args) in enumerate(turn.calls)]
             message = Message(role="assistant", reasoning=turn.reasoning or None, tool_calls=calls)
         else:
-            message = Message(role="assistant", reasoning=self.answer_reasoning or None, content=self.answer)
+            message = Message(
+                role="assistant", reasoning=self.answer_reasoning or None, content=fill_answer(self.answer, messages)
+            )
         return Completion(message=message, usage=Usage(), seconds=0.0)
 
     async def close(self) -> None:

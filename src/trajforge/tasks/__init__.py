@@ -9,6 +9,7 @@ from trajforge.tasks.spec import (
     OracleCall,
     OracleStep,
     SiteFixture,
+    Solution,
     TaskLimits,
     TaskSpec,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "OracleCall",
     "OracleStep",
     "SiteFixture",
+    "Solution",
     "TaskLimits",
     "TaskLoad",
     "TaskSpec",

@@ -113,12 +113,35 @@ class OracleStep(_Strict):
         return [OracleCall(tool=self.tool, args=self.args)] if self.tool else list(self.calls)
 
 
-class Oracle(_Strict):
-    """The reference solution: steps played through the agent loop, then a final answer."""
+class Solution(_Strict):
+    """A scripted solution: steps played through the agent loop, then a final answer.
 
+    The answer may quote what a call returned: `{{result N}}` is replaced by the
+    stripped output of the solution's N-th tool call (1-based, counted over all
+    steps; a terminal call's `output`, a file read's `content`, otherwise the
+    result's text). A seeded task's answer can so state the values its own tool
+    results show, whatever the seed drew.
+    """
+
+    name: str = ""
+    """A short label for reports (`negatives[0]` when empty)."""
     steps: list[OracleStep] = Field(default_factory=list)
     answer: Text
     answer_reasoning: Text = "The task is done; I can report the result."
+
+
+class Oracle(Solution):
+    """The reference solution."""
+
+
+class Calibration(_Strict):
+    """How often a policy solved the task when it was synthesized (`tasks synthesize --calibrate`)."""
+
+    episodes: int = Field(ge=1)
+    passed: int = Field(ge=0)
+    pass_rate: float = Field(ge=0, le=1)
+    model: str = ""
+    """The model the episodes ran with."""
 
 
 class TaskLimits(_Strict):
@@ -139,10 +162,26 @@ class TaskSpec(_Strict):
     limits: TaskLimits = Field(default_factory=TaskLimits)
     fixtures: Fixtures = Field(default_factory=Fixtures)
     check: Command | None = None
-    """A shell command run in the sandbox after the episode; exit 0 means passed."""
+    """A shell command run in the sandbox after the episode, in the workspace; exit 0 means passed.
+
+    It sees `TRAJFORGE_ANSWER` (the path of a file holding the agent's final answer, empty when there
+    was none; outside the workspace), `TRAJFORGE_SEED` (the episode's seed, an integer) and the check
+    helpers on PYTHONPATH (`python3 -m trajforge_check ...`, or `import trajforge_check`)."""
     check_python: Text | None = None
-    """A Python program run in the sandbox after the episode; exit 0 means passed."""
+    """A Python program run in the sandbox after the episode (as `check` is, with the same environment);
+    exit 0 means passed."""
     oracle: Oracle | None = None
+    calibration: Calibration | None = None
+    """Set by synthesis: the pass rate a policy reached on the task before it was kept."""
+    negatives: list[Solution] = Field(default_factory=list)
+    """Wrong or lazy solutions (the oracle's step form) that the check must fail: at least one that does
+    nothing but answer, and one plausible wrong one. `tasks validate --run-oracles` plays them."""
+    alternates: list[Solution] = Field(default_factory=list)
+    """Correct solutions by another route than the oracle's, that the check must pass."""
+    seeded: bool = False
+    """The fixtures draw their data from `TRAJFORGE_SEED` (set for set-up commands and the check; derived
+    from the episode's id), so every repeat sees other data; the check computes the expected values from
+    the same seed."""
 
     @field_validator("toolsets")
     @classmethod
@@ -159,6 +198,8 @@ class TaskSpec(_Strict):
             raise ValueError(problem)
         if self.check and self.check_python:
             raise ValueError("give either check or check_python, not both")
+        if (self.negatives or self.alternates) and not self.has_check:
+            raise ValueError("negatives and alternates are judged by the check: give check or check_python")
         return self
 
     @property
