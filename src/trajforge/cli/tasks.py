@@ -141,14 +141,18 @@ async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig, jobs: in
     playable = [t for t in tasks if runnable(t.spec) and (t.spec.oracle or t.spec.negatives or t.spec.alternates)]
 
     def report(plays: list[Play]) -> None:
-        wrong = [p for p in plays if p.misjudged]
+        wrong = [p for p in plays if p.misjudged or p.ungrounded]
         counts = ", ".join(f"{sum(p.kind == k for p in plays)} {k}" for k in ("oracle", "negative", "alternate"))
         print(f"{'ok  ' if not wrong else 'FAIL'} {plays[0].task_id}: {counts} played", flush=True)
         for play in wrong:
-            print(f"     {play.kind} {play.label!r}: check {play.outcome}: {play.reason}", flush=True)
+            if play.misjudged:
+                print(f"     {play.kind} {play.label!r}: check {play.outcome}: {play.reason}", flush=True)
+            for problem in play.ungrounded:
+                print(f"     {play.kind} {play.label!r}: answer {problem}", flush=True)
 
     plays = await judge_tasks(playable, SandboxFactory(sandbox), jobs=jobs, done=report)
     failures = [f"{p.task_id}: {p.kind} {p.label!r}: {p.reason}" for p in plays if p.misjudged]
+    failures += [f"{p.task_id}: {p.kind} {p.label!r}: answer {u}" for p in plays for u in p.ungrounded]
     checked = [t for t in playable if t.spec.has_check]
     lacking = sorted(t.spec.id for t in checked if not t.spec.negatives)
     print(_judging_summary(plays))
@@ -163,4 +167,8 @@ def _judging_summary(done: list[Play]) -> str:
         mine = [p for p in done if p.kind == kind]
         parts.append(f"{len(mine)} {kind}s played, {sum(p.misjudged for p in mine)} {wrong}")
     tasks = len({p.task_id for p in done})
-    return f"{tasks} tasks judged: " + "; ".join(parts)
+    ungrounded = sum(bool(p.ungrounded) for p in done)
+    oracles = [p for p in done if p.kind == "oracle" and p.episode is not None and p.label == "oracle"]
+    calls = [sum(len(m.tool_calls) for m in p.episode.messages) for p in oracles if p.episode is not None]
+    mean = f"; oracle tool calls: mean {sum(calls) / len(calls):.2f}, min {min(calls)}" if calls else ""
+    return f"{tasks} tasks judged: " + "; ".join(parts) + f"; {ungrounded} answers ungrounded{mean}"

@@ -7,14 +7,19 @@ import uuid
 from dataclasses import dataclass
 
 from trajforge.agent import EpisodeLimits, run_episode
+from trajforge.agent.agent_state import prepare_agent
 from trajforge.agent.environment import TaskEnvironment
 from trajforge.agent.loop import describe_exception
 from trajforge.policy import OraclePolicy, Policy, ScriptedTurn
+from trajforge.runner.browsing import episode_browser
 from trajforge.runner.settings import EpisodeOverrides
 from trajforge.sandbox import SandboxFactory, SandboxInfo
 from trajforge.tasks import LoadedTask, Solution, TaskSpec
+from trajforge.tasks.spec import SolutionPart
 from trajforge.tasks.checking import episode_seed
+from trajforge.tasks.grounding import final_answer
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
+from trajforge.tools.browser import BrowserEngine, BrowserSession, VisionConfig
 from trajforge.trace import Episode, ModelInfo, Outcome, TaskRef
 
 CHECK_OUTPUT_CHARS = 4000
@@ -49,13 +54,18 @@ def solution_policy(solution: Solution) -> OraclePolicy:
         ScriptedTurn(step.reasoning, [(call.tool, dict(call.args)) for call in step.all_calls()])
         for step in solution.steps
     ]
-    return OraclePolicy(turns, solution.answer, solution.answer_reasoning)
+    return OraclePolicy(
+        turns,
+        solution.answer,
+        solution.answer_reasoning,
+        follow_ups=[_part_policy(part) for part in solution.follow_ups],
+        children=[_part_policy(part) for part in solution.children],
+    )
 
 
-def final_answer(episode: Episode) -> str | None:
-    """The content of the episode's last assistant message when it called no tool (its final answer)."""
-    last = next((m for m in reversed(episode.messages) if m.role == "assistant"), None)
-    return last.content if last is not None and not last.tool_calls else None
+def _part_policy(part: SolutionPart) -> OraclePolicy:
+    turns = [ScriptedTurn(step.reasoning, [(c.tool, dict(c.args)) for c in step.all_calls()]) for step in part.steps]
+    return OraclePolicy(turns, part.answer, part.answer_reasoning)
 
 
 async def run_task_episode(
@@ -69,27 +79,35 @@ async def run_task_episode(
     episode_id: str | None = None,
     overrides: EpisodeOverrides | None = None,
     repeat: int = 0,
+    browser: BrowserEngine | None = None,
+    vision: VisionConfig | None = None,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
-    Raises EnvironmentSetupError when the fixtures cannot be laid out.
+    Raises EnvironmentSetupError when the fixtures cannot be laid out. `browser` is the worker's
+    browser engine (a task with browser tools gets a session on it; without one, an engine of its
+    own); `vision` is where browser_vision asks.
     """
     spec = task.spec
     overrides = overrides or EpisodeOverrides(max_turns=None, wall_seconds=None)
     episode_id = episode_id or str(uuid.uuid4())
     started_at, started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()
     box = await factory.create()
+    browser_session: BrowserSession | None = None
     try:
         async with TaskEnvironment(task, box, seed=episode_seed(episode_id)) as environment:
             toolsets = list(overrides.toolsets) if overrides.toolsets is not None else spec.toolsets
-            toolbox = build_toolbox(toolsets, ToolContext(box, Redactor(secrets)))
+            context = ToolContext(box, Redactor(secrets))
+            browser_session = episode_browser(toolsets, environment, context, browser, vision)
+            toolbox = build_toolbox(toolsets, context)
             ref = TaskRef(spec.id, spec.category, spec.subcategory, environment.prompt)
             limits = EpisodeLimits(
                 max_turns=overrides.max_turns or spec.limits.max_turns,
                 wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
             )
+            agent = prepare_agent(spec, ref, box, context, policy, toolsets, limits, model=model)
             episode = await run_episode(
-                ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model
+                ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model, user=agent.user
             )
             try:
                 episode.outcome, output = await environment.check(final_answer(episode))
@@ -106,6 +124,11 @@ async def run_task_episode(
                 "wall_seconds": limits.wall_seconds,
                 "toolsets": toolsets,
             }
+            if browser_session is not None:
+                episode.run["browser"] = browser_session.stats.as_dict()
+            agent.finish(episode)
             return TaskEpisode(episode, box.info)
     finally:
+        if browser_session is not None:
+            await browser_session.close()
         await box.close()

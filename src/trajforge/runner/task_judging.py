@@ -18,6 +18,7 @@ from trajforge.runner.ledger import episode_id
 from trajforge.runner.task_episode import run_task_episode, solution_policy
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask, Solution
+from trajforge.tasks.grounding import episode_grounding_problems
 from trajforge.trace import Episode, Finish, ModelInfo, Outcome
 
 Kind = Literal["oracle", "negative", "alternate"]
@@ -39,6 +40,8 @@ class Play:
     reason: str
     """One line: why the play is wrong (empty when right)."""
     episode: Episode | None = None
+    ungrounded: tuple[str, ...] = ()
+    """For oracles and alternates: what the final answer states that no tool result shows, or "see above"."""
 
 
 def solutions_of(task: LoadedTask) -> list[tuple[Kind, str, Solution, int]]:
@@ -110,4 +113,6 @@ async def _play(task: LoadedTask, factory: SandboxFactory, kind: Kind, label: st
         return Play(spec.id, kind, label, "setup", "error", True, f"set-up failed: {str(exc).splitlines()[0]}")
     episode = ran.episode
     reason = verdict(kind, spec.has_check, episode)
-    return Play(spec.id, kind, label, episode.outcome.value, episode.finish.value, bool(reason), reason, episode)
+    ungrounded = () if kind == "negative" else tuple(episode_grounding_problems(episode))
+    return Play(spec.id, kind, label, episode.outcome.value, episode.finish.value, bool(reason), reason, episode,
+                ungrounded)  # fmt: skip
