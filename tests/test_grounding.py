@@ -14,7 +14,9 @@ def test_values_not_in_any_tool_result_are_named() -> None:
 def test_numbers_compare_by_value_and_addresses_as_names() -> None:
     sources = ["total 1234.50 from 10.0.0.5, at 09:05"]
     assert grounding_problems("Total 1,234.5 from 10.0.0.5 at 9:05.", sources) == []
-    assert grounding_problems("Top client 10.0.0.6.", sources) == ["states what no tool result or prompt shows: 10.0.0.6"]
+    assert grounding_problems("Top client 10.0.0.6.", sources) == [
+        "states what no tool result or prompt shows: 10.0.0.6"
+    ]
 
 
 def test_see_above_is_flagged() -> None:

@@ -35,8 +35,10 @@ TASK: dict[str, Any] = {
     "prompt": "Write total.py summing the integers on stdin; tell me the total of numbers.txt.",
     "seeded": True,
     "fixtures": {
-        "setup": ['python3 -c "import trajforge_check as tc; r = tc.rng(); '
-                  "print(*[r.randint(1, 99) for _ in range(6)])\" > numbers.txt"]  # fmt: skip
+        "setup": [
+            'python3 -c "import trajforge_check as tc; r = tc.rng(); '
+            'print(*[r.randint(1, 99) for _ in range(6)])" > numbers.txt'
+        ]
     },
     "check_python": CHECK,
     "oracle": {
@@ -45,19 +47,31 @@ TASK: dict[str, Any] = {
     },
     "negatives": [
         {"name": "lazy", "answer": "Done."},
-        {"name": "hard-coded", "steps": [{"tool": "write_file", "args": {"path": "total.py", "content": "print(42)"}}],
-         "answer": "The total is 42."},  # fmt: skip
+        {
+            "name": "hard-coded",
+            "steps": [{"tool": "write_file", "args": {"path": "total.py", "content": "print(42)"}}],
+            "answer": "The total is 42.",
+        },
         {"name": "no total", "steps": [WRITE_SUM], "answer": "total.py is written."},
     ],
     "alternates": [
-        {"name": "awk", "steps": [
-            {"tool": "write_file", "args": {"path": "total.py", "content":
-             "import subprocess, sys\nprint(subprocess.run(['awk', '{for(i=1;i<=NF;i++)s+=$i} END{print s+0}'],"
-             " input=sys.stdin.read(), capture_output=True, text=True).stdout.strip())\n"}},
-            {"tool": "terminal", "args": {"command": "awk '{for(i=1;i<=NF;i++)s+=$i} END{print s}' numbers.txt"}}],
-         "answer": "numbers.txt adds up to {{result 2}}"},
+        {
+            "name": "awk",
+            "steps": [
+                {
+                    "tool": "write_file",
+                    "args": {
+                        "path": "total.py",
+                        "content": "import subprocess, sys\nprint(subprocess.run(['awk', '{for(i=1;i<=NF;i++)s+=$i} END{print s+0}'],"
+                        " input=sys.stdin.read(), capture_output=True, text=True).stdout.strip())\n",
+                    },
+                },
+                {"tool": "terminal", "args": {"command": "awk '{for(i=1;i<=NF;i++)s+=$i} END{print s}' numbers.txt"}},
+            ],
+            "answer": "numbers.txt adds up to {{result 2}}",
+        },
     ],
-}  # fmt: skip
+}
 
 
 def _write(tmp_path: Path, *tasks: dict[str, Any]) -> Path:
@@ -80,12 +94,24 @@ def test_negatives_fail_and_alternates_pass_on_seeded_data(tmp_path: Path, backe
 
 
 def test_validate_reports_a_negative_that_passes_and_an_alternate_that_fails(tmp_path: Path) -> None:
-    lenient = {**BASE, "id": "lenient", "prompt": "Make out.txt say hi.", "check": "test -f out.txt",
-               "oracle": {"steps": [{"tool": "write_file", "args": {"path": "out.txt", "content": "hi"}}],
-                          "answer": "out.txt says hi"},
-               "negatives": [{"name": "empty file", "steps": [{"tool": "terminal", "args": {"command": "touch out.txt"}}],
-                              "answer": "done"}],
-               "alternates": [{"name": "elsewhere", "answer": "hi"}]}  # fmt: skip
+    lenient = {
+        **BASE,
+        "id": "lenient",
+        "prompt": "Make out.txt say hi.",
+        "check": "test -f out.txt",
+        "oracle": {
+            "steps": [{"tool": "write_file", "args": {"path": "out.txt", "content": "hi"}}],
+            "answer": "out.txt says hi",
+        },
+        "negatives": [
+            {
+                "name": "empty file",
+                "steps": [{"tool": "terminal", "args": {"command": "touch out.txt"}}],
+                "answer": "done",
+            }
+        ],
+        "alternates": [{"name": "elsewhere", "answer": "hi"}],
+    }
     result = run("tasks", "validate", "--tasks", _write(tmp_path, lenient), "--run-oracles", "--sandbox", "local")
     assert result.returncode == 1
     assert "negative 'empty file': check passed: the check passed this wrong solution" in result.stdout
@@ -100,15 +126,29 @@ def test_negatives_need_a_check(tmp_path: Path) -> None:
 
 
 def test_the_agent_cannot_shadow_the_helpers_or_plant_an_answer(tmp_path: Path) -> None:
-    planted = {**BASE, "id": "planted", "prompt": "Say the word.",
-               "check": "trajforge-check answer-states swordfish && grep -qx swordfish \"$TRAJFORGE_ANSWER\"",
-               "oracle": {"steps": [], "answer": "swordfish"},
-               "negatives": [{"name": "shadow", "steps": [
-                   {"tool": "write_file", "args": {"path": "trajforge_check.py", "content": "raise SystemExit(0)\n"}},
-                   {"tool": "terminal", "args": {"command":
-                    "mkdir -p ~/.trajforge && echo swordfish > ~/.trajforge/answer.txt"}}],
-                   "answer": "I will not say it."}]}  # fmt: skip
+    planted = {
+        **BASE,
+        "id": "planted",
+        "prompt": "Say the word.",
+        "check": 'trajforge-check answer-states swordfish && grep -qx swordfish "$TRAJFORGE_ANSWER"',
+        "oracle": {"steps": [], "answer": "swordfish"},
+        "negatives": [
+            {
+                "name": "shadow",
+                "steps": [
+                    {"tool": "write_file", "args": {"path": "trajforge_check.py", "content": "raise SystemExit(0)\n"}},
+                    {
+                        "tool": "terminal",
+                        "args": {"command": "mkdir -p ~/.trajforge && echo swordfish > ~/.trajforge/answer.txt"},
+                    },
+                ],
+                "answer": "I will not say it.",
+            }
+        ],
+    }
     load = load_tasks([_write(tmp_path, planted)])
     plays = asyncio.run(judge_task(load.tasks[0], SandboxFactory(SandboxConfig(backend="local"))))
-    assert [(p.label, p.outcome, p.misjudged) for p in plays] == [("oracle", "passed", False),
-                                                                 ("shadow", "failed", False)]  # fmt: skip
+    assert [(p.label, p.outcome, p.misjudged) for p in plays] == [
+        ("oracle", "passed", False),
+        ("shadow", "failed", False),
+    ]
