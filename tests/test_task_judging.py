@@ -62,7 +62,8 @@ TASK: dict[str, Any] = {
                     "tool": "write_file",
                     "args": {
                         "path": "total.py",
-                        "content": "import subprocess, sys\nprint(subprocess.run(['awk', '{for(i=1;i<=NF;i++)s+=$i} END{print s+0}'],"
+                        "content": "import subprocess, sys\n"
+                        "print(subprocess.run(['awk', '{for(i=1;i<=NF;i++)s+=$i} END{print s+0}'],"
                         " input=sys.stdin.read(), capture_output=True, text=True).stdout.strip())\n",
                     },
                 },
