@@ -14,6 +14,7 @@ from rich.table import Table
 
 from trajforge.cli.common import fail
 from trajforge.cli.options import sandbox_backend
+from trajforge.cli.synthesize import synthesize_command
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import LoadedTask, TaskLoad, UnknownCategory, load_tasks, resolve_category
 from trajforge.trace.turns import json_bytes
@@ -172,3 +173,6 @@ def _judging_summary(done: list[Play]) -> str:
     calls = [sum(len(m.tool_calls) for m in p.episode.messages) for p in oracles if p.episode is not None]
     mean = f"; oracle tool calls: mean {sum(calls) / len(calls):.2f}, min {min(calls)}" if calls else ""
     return f"{tasks} tasks judged: " + "; ".join(parts) + f"; {ungrounded} answers ungrounded{mean}"
+
+
+app.command("synthesize")(synthesize_command)  # issue 17: its own module, cli/synthesize.py

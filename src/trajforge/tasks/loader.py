@@ -94,10 +94,25 @@ def _parse_yaml(text: str) -> Any:
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
-            return yaml.load(text, Loader=fast)
+            return _documents(yaml.load_all(text, Loader=fast))
         except yaml.YAMLError:
             pass
-    return yaml.safe_load(text)
+    return _documents(yaml.safe_load_all(text))
+
+
+def _documents(stream: Iterable[Any]) -> Any:
+    """One document as it is; several (a file grown by appended documents, as `tasks synthesize` writes it)
+    as one list of all their tasks."""
+    documents = list(stream)
+    if len(documents) <= 1:
+        return documents[0] if documents else None
+    entries: list[Any] = []
+    for document in documents:
+        if isinstance(document, dict) and "tasks" in document:
+            document = document["tasks"]
+        if document is not None:
+            entries += document if isinstance(document, list) else [document]
+    return entries
 
 
 def _entries(file: Path, load: TaskLoad) -> list[Any]:
