@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import shlex
 import shutil
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
+from trajforge.agent.sites import EpisodeSites
 from trajforge.sandbox import ExecRequest, Sandbox
 from trajforge.tasks import GitFixture, LoadedTask
 from trajforge.tasks.checking import ANSWER_FILE, FIXTURE_FILE, exports, fixture_manifest, helper_files
@@ -48,8 +46,9 @@ class TaskEnvironment:
         self.sandbox = sandbox
         self.seed = seed
         self._fixture_hashes: dict[str, str] = {}
-        self._servers: list[ThreadingHTTPServer] = []
-        self.site_urls: dict[str, str] = {}
+        self.sites = EpisodeSites()
+        self.site_urls = self.sites.urls
+        """Site name -> its URL (`http://NAME.test/`, the same in every episode)."""
 
     @property
     def prompt(self) -> str:
@@ -75,11 +74,7 @@ class TaskEnvironment:
         self.close()
 
     def close(self) -> None:
-        """Stop the sites this environment serves."""
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-        self._servers.clear()
+        """Release what the environment holds (its sites live in this process and need no stopping)."""
 
     async def _prepare(self) -> None:
         fixtures = self.task.spec.fixtures
@@ -91,7 +86,7 @@ class TaskEnvironment:
         for number, repo in enumerate(fixtures.git):
             await self._git(repo, number)
         for site in fixtures.sites:
-            self._serve(site.name, self._fixture(site.folder))
+            self.sites.add(site, self._fixture(site.folder) if site.folder else None)
         self._fix_times(self.sandbox.workspace, since=None)
         setup_started = time.time() - 1
         if fixtures.setup:
@@ -194,14 +189,6 @@ class TaskEnvironment:
             )
         self._adopt_tree(target)
 
-    def _serve(self, name: str, folder: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._servers.append(server)
-        self.site_urls[name] = f"http://127.0.0.1:{server.server_address[1]}/"
-
     async def check(self, answer: str | None = None) -> tuple[Outcome, str]:
         """Run the task's check in the sandbox: passed on exit 0, failed otherwise, error on a timeout.
 
@@ -211,6 +198,7 @@ class TaskEnvironment:
         if not spec.has_check:
             return Outcome.NONE, ""
         private = self.sandbox.info.home / ".trajforge"
+        self.sites.write_state(self.sandbox)
         self.sandbox.write_text(private / ANSWER_FILE, answer or "")
         self.sandbox.write_text(private / FIXTURE_FILE, json.dumps(self._fixture_hashes, indent=0, sort_keys=True))
         prefix = self._check_files({
@@ -228,8 +216,3 @@ class TaskEnvironment:
         if result.timed_out:
             return Outcome.ERROR, f"the check timed out after {CHECK_TIMEOUT:g} s"
         return (Outcome.PASSED if result.exit_code == 0 else Outcome.FAILED), result.output
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass

@@ -75,6 +75,12 @@ def generate_command(
     extra_body: opt.ExtraBody = "",
     request_timeout: opt.RequestTimeout = 600.0,
     reasoning_field: opt.ReasoningField = None,
+    vision_endpoint: Annotated[
+        str | None, typer.Option(help="Where browser_vision asks (default: --endpoint).", metavar="URL")
+    ] = None,
+    vision_model: Annotated[
+        str | None, typer.Option(help="The model browser_vision asks (default: --model).", metavar="NAME")
+    ] = None,
     run_file: Annotated[
         Path | None, typer.Option("--run", help="A YAML file of these options (flags win).", metavar="FILE")
     ] = None,

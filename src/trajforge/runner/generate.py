@@ -21,11 +21,13 @@ from pathlib import Path
 from trajforge.agent.environment import EnvironmentSetupError
 from trajforge.agent.loop import describe_exception
 from trajforge.policy import ModelConfig, OpenAIPolicy, Policy
+from trajforge.runner.browsing import vision_config
 from trajforge.runner.ledger import Ledger, episode_id
 from trajforge.runner.settings import GenerateSettings
 from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask
+from trajforge.tools.browser import BrowserEngine
 from trajforge.trace import Episode, Finish, Message, ModelInfo, TaskRef
 
 
@@ -183,18 +185,22 @@ class _Run:
     on_episode: Callable[[EpisodeEvent], None]
 
     async def worker(self, items: Iterator[_Item]) -> None:
-        """Take items until none is left or the run stops."""
-        while not self.stop.is_set():
-            if self.shared is not None and self.shared.breaker_open:
-                self.summary.stopped = f"the model endpoints keep failing: {self.shared.breaker_reason}"
-                self.stop.set()
-                return
-            item = next(items, None)  # one shared iterator: each item goes to exactly one worker
-            if item is None:
-                return
-            await self.one(item)
+        """Take items until none is left or the run stops, with one browser of its own (started on first use)."""
+        engine = BrowserEngine()
+        try:
+            while not self.stop.is_set():
+                if self.shared is not None and self.shared.breaker_open:
+                    self.summary.stopped = f"the model endpoints keep failing: {self.shared.breaker_reason}"
+                    self.stop.set()
+                    return
+                item = next(items, None)  # one shared iterator: each item goes to exactly one worker
+                if item is None:
+                    return
+                await self.one(item, engine)
+        finally:
+            await engine.close()
 
-    async def one(self, item: _Item) -> None:
+    async def one(self, item: _Item, engine: BrowserEngine | None = None) -> None:
         spec, summary = item.task.spec, self.summary
         policy: Policy = self.shared or oracle_policy(spec)
         started = time.monotonic()
@@ -203,7 +209,8 @@ class _Run:
             ran = await run_task_episode(
                 item.task, self.factory, policy, config=self.settings.config, model=model_info(self.settings.model),
                 secrets=(self.settings.model.api_key,) if self.settings.model else (), episode_id=item.id,
-                overrides=self.settings.episode, repeat=item.repeat,
+                overrides=self.settings.episode, repeat=item.repeat, browser=engine,
+                vision=vision_config(self.settings.model, self.settings.vision_endpoint, self.settings.vision_model),
             )  # fmt: skip
             episode = ran.episode
         except EnvironmentSetupError as exc:

@@ -58,6 +58,10 @@ class GenerateSettings(_Strict):
     """Also run again the episodes whose recorded finish is final but not `stop`."""
     fail_fast: bool = False
     """Stop the run at the first episode that ends in a harness error."""
+    vision_endpoint: str | None = None
+    """Where browser_vision sends screenshots (an OpenAI-compatible base URL); default: the run's endpoint."""
+    vision_model: str | None = None
+    """The vision model browser_vision asks; default: the run's model."""
 
     @field_validator("config")
     @classmethod
@@ -103,6 +107,8 @@ class RunOptions(_Strict):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     request_timeout: float = Field(600.0, gt=0)
     reasoning_field: list[str] = Field(default_factory=lambda: list(REASONING_FIELDS))
+    vision_endpoint: str | None = None
+    vision_model: str | None = None
     quiet: bool = False
     log_every: float = Field(60.0, gt=0)
     runner: Literal["local", "ray"] = "local"
@@ -208,6 +214,8 @@ class RunOptions(_Strict):
             seed=self.seed,
             retry_failed=self.retry_failed,
             fail_fast=self.fail_fast,
+            vision_endpoint=self.vision_endpoint,
+            vision_model=self.vision_model,
         )
 
     def manifest(self) -> dict[str, Any]:

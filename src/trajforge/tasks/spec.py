@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trajforge.tasks.fields import Command, FixtureName, GitRef, Text, WorkspaceDir, WorkspaceFile
+from trajforge.tasks.sites import SITE_APPS
 from trajforge.tasks.taxonomy import taxonomy_problem
 from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
@@ -52,10 +53,31 @@ class GitFixture(_Strict):
 
 
 class SiteFixture(_Strict):
-    """A folder served over HTTP on 127.0.0.1 for the episode; the prompt may say {site_url}."""
+    """A web site the episode's browser reaches at `http://NAME.test/` (the prompt may say {site_url},
+    or {site_url:NAME}): a built-in site with fresh state per episode (`app`, tasks/sites/), or a
+    fixture folder served as files. A built-in site's state after the episode is in
+    `~/.trajforge/sites/NAME.json` for the check. Only the browser reaches sites (not commands)."""
 
-    folder: FixtureName
-    name: str = "site"
+    app: str | None = None
+    """A built-in site: shop, forms, news, dashboard or portal."""
+    folder: FixtureName | None = None
+    name: str = Field("site", pattern=r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
+    """The site's host name without `.test` (default: the app's name, else `site`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_app(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("app"), str):
+            return {**data, "name": data["app"]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SiteFixture:
+        if (self.app is None) == (self.folder is None):
+            raise ValueError("a site gives either app (a built-in site) or folder, not both or neither")
+        if self.app is not None and self.app not in SITE_APPS:
+            raise ValueError(f"no built-in site {self.app!r}; known: {', '.join(SITE_APPS)}")
+        return self
 
 
 class Fixtures(_Strict):
@@ -67,8 +89,19 @@ class Fixtures(_Strict):
     """Fixture folder (in `fixtures/` next to the spec file) -> where its contents go ("." is the workspace)."""
     git: list[GitFixture] = Field(default_factory=list)
     sites: list[SiteFixture] = Field(default_factory=list)
+    browser_hosts: list[str] = Field(default_factory=list)
+    """Hosts beyond the sites the browser may reach over the real network; it reaches nothing else."""
     setup: list[Command] = Field(default_factory=list)
     """Shell commands run in the sandbox, in order, before the agent starts."""
+
+    @field_validator("sites")
+    @classmethod
+    def _distinct_site_names(cls, value: list[SiteFixture]) -> list[SiteFixture]:
+        names = [site.name for site in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two sites are named {', '.join(twice)}: give each its own name")
+        return value
 
     @field_validator("files")
     @classmethod

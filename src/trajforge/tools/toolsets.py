@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from trajforge.tools.browser import BROWSER_TOOLS
 from trajforge.tools.code import execute_code
 from trajforge.tools.files import patch, read_file, search_files, write_file
 from trajforge.tools.registry import Tool, Toolbox, ToolContext
@@ -14,6 +15,7 @@ TOOLSETS: dict[str, tuple[Tool, ...]] = {
     "terminal": (terminal,),
     "file": (read_file, write_file, patch, search_files),
     "code": (execute_code,),
+    "browser": BROWSER_TOOLS,
 }
 # Named in ARCHITECTURE.md and built by later issues; asking for them now is a clear error.
 PLANNED_TOOLSETS = tuple(name for name in ALL_TOOLSETS if name not in TOOLSETS)

@@ -1,0 +1,147 @@
+"""One Chromium per runner worker: started on first use, restarted after a crash, closed with the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from trajforge.tools.browser.siteserver import SiteServer
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = (
+    "--no-sandbox",  # the browser runs as the harness's user; pages are our own fixture sites
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+_ENGINES = itertools.count(1)
+
+
+class BrowserUnavailable(RuntimeError):
+    """Chromium could not be started (not installed, or it died at once); the message says why."""
+
+
+@dataclass
+class EngineStats:
+    """How the engine fared: launches (the first one included) and restarts after a crash."""
+
+    launches: int = 0
+    restarts: int = 0
+
+
+@dataclass
+class BrowserEngine:
+    """A lazily started Chromium; `browser()` gives a connected one, starting or restarting it as needed.
+
+    Use one per worker and `await engine.close()` when the worker ends. Contexts made from it are
+    independent (cookies, storage), so episodes never share state.
+    """
+
+    executable: str = field(default_factory=lambda: os.environ.get("TRAJFORGE_CHROMIUM", CHROMIUM))
+    args: tuple[str, ...] = LAUNCH_ARGS
+    stats: EngineStats = field(default_factory=EngineStats)
+    sites: SiteServer = field(default_factory=SiteServer)
+    """Where the browser's `*.test` hosts lead (one server for the engine's life, restarts included)."""
+    marker: str = field(default_factory=lambda: f"--trajforge-engine={os.getpid()}-{next(_ENGINES)}")
+    """A switch Chromium ignores, to find this engine's processes (`pids`)."""
+    _playwright: Playwright | None = None
+    _browser: Browser | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def browser(self) -> Browser:
+        """The running browser; raises BrowserUnavailable when Chromium cannot start."""
+        async with self._lock:
+            if self._browser is not None and self._browser.is_connected():
+                return self._browser
+            if self._browser is not None:
+                self.stats.restarts += 1
+                await self._discard()
+            return await self._launch()
+
+    @property
+    def running(self) -> bool:
+        """Whether a browser is started and connected."""
+        return self._browser is not None and self._browser.is_connected()
+
+    async def _launch(self) -> Browser:
+        if not Path(self.executable).exists():
+            raise BrowserUnavailable(f"Chromium is not installed at {self.executable} (Debian package chromium)")
+        try:
+            await self.sites.start()
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=self.executable, args=[*self.args, self.sites.resolver_rule, self.marker], headless=True
+            )
+        except Exception as exc:
+            await self._discard()
+            raise BrowserUnavailable(f"Chromium did not start: {str(exc).splitlines()[0]}") from exc
+        self.stats.launches += 1
+        return self._browser
+
+    async def _discard(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            with contextlib.suppress(Exception):  # already dead: nothing to close
+                await browser.close()
+
+    async def close(self) -> None:
+        """Stop the browser and its driver (safe to call twice)."""
+        async with self._lock:
+            await self._discard()
+            driver, self._playwright = self._playwright, None
+            if driver is not None:
+                await driver.stop()
+            await self.sites.stop()
+
+    def pids(self) -> list[int]:
+        """This engine's Chromium processes (the browser and its children), from /proc."""
+        return browser_pids(self.marker)
+
+
+def browser_pids(marker: str) -> list[int]:
+    """The processes of the Chromium launched with `marker`, and all their descendants."""
+    parents: dict[int, int] = {}
+    roots = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+        if marker.encode() in cmdline.split(b"\0"):
+            roots.append(int(entry.name))
+    found = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return sorted(found)
+
+
+def rss_bytes(pids: list[int]) -> int:
+    """Resident memory of these processes together (those gone meanwhile count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total

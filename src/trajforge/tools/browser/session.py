@@ -1,0 +1,230 @@
+"""One episode's browser: a fresh context (no cookies or storage shared), its page, request routing
+to the episode's fixture sites, console capture, snapshot refs, and recovery from crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext, ConsoleMessage, Error, Locator, Page, Request, Route
+
+from trajforge.tools.browser.engine import BrowserEngine, BrowserUnavailable
+from trajforge.tools.browser.siteserver import SESSION_HEADER, ASGIApp
+from trajforge.tools.browser.snapshot import Snapshot, clean, compact, ref_of, renumber, shown
+from trajforge.tools.browser.vision import VisionConfig
+
+ACTION_TIMEOUT_MS = 5000
+NAVIGATION_TIMEOUT_MS = 15000
+CONSOLE_KEEP = 200
+"""Console messages and page errors kept (the newest); older ones are dropped and counted."""
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+class BrowserProblem(Exception):
+    """A failure the model reads as the result (no such ref, a blocked host, a crashed page)."""
+
+
+@dataclass
+class BrowserStats:
+    """What the episode's browser did, for the record."""
+
+    actions: int = 0
+    blocked_requests: int = 0
+    page_crashes: int = 0
+    browser_restarts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The figures as the record's `run.browser`."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class BrowserSession:
+    """The browser of one episode; made cheaply, its context opens on the first browser call.
+
+    `sites` maps a host name (`shop.test`) to the ASGI app that serves it; `allowed_hosts` may be
+    reached for real; every other request is blocked and reported. Calls are serialised by a lock.
+    """
+
+    engine: BrowserEngine
+    sites: Mapping[str, ASGIApp] = field(default_factory=dict)
+    allowed_hosts: Sequence[str] = ()
+    vision: VisionConfig | None = None
+    owns_engine: bool = False
+    """Close the engine with the session (an episode run without a worker's engine)."""
+    stats: BrowserStats = field(default_factory=BrowserStats)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    console: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=CONSOLE_KEEP))
+    errors: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=CONSOLE_KEEP))
+    screenshots: int = 0
+    _context: BrowserContext | None = None
+    _page: Page | None = None
+    _crashed: bool = False
+    _generation: int = 0
+    """Main-frame navigations so far: refs belong to the generation their snapshot saw."""
+    _refs: dict[str, str] = field(default_factory=dict)
+    """Playwright's ref -> the page's own (`e12`), for the page of `_refs_generation`."""
+    _refs_generation: int = -1
+    _blocked: list[str] = field(default_factory=list)
+    _tenant: str | None = None
+    """The key the engine's site server knows this episode's sites by."""
+
+    async def page(self) -> Page:
+        """The episode's page, opening the context on first use. A crashed browser or page is
+        replaced first and reported as a BrowserProblem (the call that meets it fails, the next works)."""
+        problem = await self.recover()
+        if problem:
+            raise BrowserProblem(problem)
+        if self._context is None:
+            await self._open()
+        assert self._page is not None
+        return self._page
+
+    async def recover(self) -> str | None:
+        """When the browser or the page died, replace it and say what happened; None when all is well."""
+        if self._context is not None and not self.engine.running:
+            await self._forget_context()
+            self.stats.browser_restarts += 1
+            try:
+                await self._open()
+            except BrowserUnavailable as exc:
+                return f"the browser crashed and could not be restarted: {exc}"
+            return "the browser crashed and was restarted; the page is lost: navigate again"
+        if self._context is not None and (self._crashed or self._page is None or self._page.is_closed()):
+            self.stats.page_crashes += 1
+            self._crashed = False
+            self._page = await self._new_page()
+            return "the page crashed; a new blank page was opened: navigate again"
+        return None
+
+    def note_blocked(self, url: str) -> None:
+        """Count and report a request refused before it was made (a navigation to another host)."""
+        self._blocked.append(url)
+        self.stats.blocked_requests += 1
+
+    async def _open(self) -> None:
+        browser = await self.engine.browser()
+        if self._tenant is None:
+            self._tenant = self.engine.sites.add(self.sites, self.allowed_hosts)
+        self._context = await browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)  # type: ignore[arg-type]
+        self._context.set_default_timeout(ACTION_TIMEOUT_MS)
+        self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        await self._context.route("**/*", self._route)
+        self._page = await self._new_page()
+
+    async def _new_page(self) -> Page:
+        assert self._context is not None
+        page = await self._context.new_page()
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.errors.append({"message": str(error), "source": "exception"}))
+        page.on("crash", lambda _page: setattr(self, "_crashed", True))
+        page.on("framenavigated", lambda frame: self._navigated(page, frame))
+        self._refs, self._refs_generation = {}, -1
+        return page
+
+    def _navigated(self, page: Page, frame: Any) -> None:
+        if frame == page.main_frame:
+            self._generation += 1
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        entry = {"type": message.type, "text": message.text, "source": "console"}
+        where = message.location.get("url") if message.location else None
+        if where:
+            entry["url"] = str(where)
+        self.console.append(entry)
+
+    async def _route(self, route: Route, request: Request) -> None:
+        host = (urlsplit(request.url).hostname or "").lower()
+        app = self.sites.get(host)
+        try:
+            if app is not None and self._tenant is not None:
+                headers = await request.all_headers()
+                await route.continue_(headers={**headers, SESSION_HEADER: self._tenant})
+            elif host in self.allowed_hosts:
+                await route.continue_()
+            else:
+                self.note_blocked(request.url)
+                await route.abort("blockedbyclient")
+        except Error:  # the page went away while answering: nothing is waiting for this request
+            pass
+
+    def take_blocked(self) -> list[str]:
+        """Requests blocked since the last call (each reported once)."""
+        blocked, self._blocked = self._blocked, []
+        return blocked
+
+    def blocked_host_message(self, url: str) -> str | None:
+        """Why `url` may not be opened, or None when it may."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return f"only http(s) URLs can be opened, not {parts.scheme or 'a relative URL'}: {url}"
+        host = (parts.hostname or "").lower()
+        if host in self.sites or host in self.allowed_hosts:
+            return None
+        reachable = ", ".join(sorted([*self.sites, *self.allowed_hosts])) or "none"
+        return f"blocked: {host or url} is not one of this task's sites (reachable hosts: {reachable})"
+
+    async def snapshot(self, full: bool) -> Snapshot:
+        """The page's accessibility tree (compact unless `full`), its refs now the valid ones."""
+        page = await self.page()
+        raw = clean(await page.aria_snapshot(mode="ai", timeout=ACTION_TIMEOUT_MS))
+        if self._refs_generation != self._generation:
+            self._refs, self._refs_generation = {}, self._generation
+        text = renumber(raw, self._refs)
+        return shown(text if full else compact(text))
+
+    async def element(self, argument: str) -> Locator:
+        """The element a ref argument names in the latest snapshot of the current page."""
+        ref = ref_of(argument)
+        if ref is None:
+            raise BrowserProblem(f"{argument!r} is not a ref: pass one from the snapshot, like @e5")
+        page = await self.page()
+        if self._refs_generation < 0:
+            raise BrowserProblem("no snapshot of this page yet: call browser_snapshot to get refs")
+        if self._refs_generation != self._generation:
+            raise BrowserProblem(f"@{ref} belongs to an earlier page; the page changed since: take a new snapshot")
+        theirs = next((pw for pw, ours in self._refs.items() if ours == ref), None)
+        if theirs is None:
+            raise BrowserProblem(f"no element @{ref} in the snapshots of this page")
+        locator = page.locator(f"aria-ref={theirs}")
+        if await locator.count() == 0:
+            raise BrowserProblem(f"@{ref} is no longer on the page: take a new snapshot")
+        return locator
+
+    async def settle(self) -> None:
+        """Let a navigation an action started reach its DOM (never fails: a slow page stays as it is)."""
+        page = await self.page()
+        with contextlib.suppress(Error):
+            await page.wait_for_load_state("domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+
+    async def where(self) -> dict[str, str]:
+        """The page's URL and title (empty when there is no page or it is gone)."""
+        page = self._page
+        if page is None or page.is_closed() or not self.engine.running:
+            return {"url": "", "title": ""}
+        try:
+            return {"url": page.url, "title": await page.title()}
+        except Error:
+            return {"url": page.url, "title": ""}
+
+    async def _forget_context(self) -> None:
+        context, self._context, self._page = self._context, None, None
+        self._refs, self._refs_generation = {}, -1
+        if context is not None:
+            with contextlib.suppress(Error):
+                await context.close()
+
+    async def close(self) -> None:
+        """Close the episode's context (cookies, storage and pages go with it), and an engine of its own."""
+        async with self.lock:
+            await self._forget_context()
+            if self._tenant is not None:
+                self.engine.sites.remove(self._tenant)
+                self._tenant = None
+            if self.owns_engine:
+                await self.engine.close()
