@@ -11,6 +11,20 @@ from trajforge.sandbox.base import (
     SandboxInfo,
     SandboxUnavailable,
 )
+from trajforge.sandbox.files import (
+    FileContent,
+    FileStat,
+    FileTooLarge,
+    HostFailure,
+    Listing,
+    ListRequest,
+    NotARegularFile,
+    ReadRequest,
+    RemoveRequest,
+    WriteRequest,
+    WriteResult,
+    is_host_failure,
+)
 from trajforge.sandbox.uids import UidLease, UidPool, UidPoolError
 from trajforge.sandbox.workspaces import remove_stale_workspaces
 
@@ -19,9 +33,18 @@ __all__ = [
     "BwrapSandbox",
     "ExecRequest",
     "ExecResult",
+    "FileContent",
+    "FileStat",
+    "FileTooLarge",
+    "HostFailure",
     "Limits",
+    "ListRequest",
+    "Listing",
     "LocalSandbox",
+    "NotARegularFile",
     "PathOutsideWorkspace",
+    "ReadRequest",
+    "RemoveRequest",
     "Sandbox",
     "SandboxConfig",
     "SandboxError",
@@ -31,5 +54,8 @@ __all__ = [
     "UidLease",
     "UidPool",
     "UidPoolError",
+    "WriteRequest",
+    "WriteResult",
+    "is_host_failure",
     "remove_stale_workspaces",
 ]

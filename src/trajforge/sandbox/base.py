@@ -10,6 +10,19 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trajforge.sandbox.files import (
+        FileContent,
+        FileStat,
+        Listing,
+        ListRequest,
+        ReadRequest,
+        RemoveRequest,
+        WriteRequest,
+        WriteResult,
+    )
 
 
 class SandboxError(Exception):
@@ -107,8 +120,14 @@ class Sandbox(abc.ABC):
 
     `run` never raises for what the command does (exit codes, timeouts and the
     output cap are in the result); it raises SandboxError only when the sandbox
-    itself cannot work. `close` kills every process the episode started and
-    removes the workspace unless it is kept.
+    itself cannot work (HostFailure when the host ran out of processes, files or
+    disk). `close` kills every process the episode started and removes the
+    workspace unless it is kept.
+
+    Files are reached through the async file API (`read_file`, `write_file`,
+    `list_files`, `stat`, `exists`, `remove`, `make_dirs`; paths, caps and raises
+    in sandbox/files.py), which tools use; `resolve`, `adopt` and `write_text` are
+    host-side helpers for the harness's own set-up, never for tools.
     """
 
     info: SandboxInfo
@@ -125,6 +144,41 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Kill what the episode left running and remove (or keep) the workspace."""
+
+    @abc.abstractmethod
+    async def read_file(self, request: ReadRequest) -> FileContent:
+        """A regular file's bytes (its head, up to `request.max_bytes`)."""
+
+    @abc.abstractmethod
+    async def write_file(self, request: WriteRequest) -> WriteResult:
+        """Create, replace or append to a file, owned by the agent's user; FileTooLarge over the file cap."""
+
+    @abc.abstractmethod
+    async def list_files(self, request: ListRequest) -> Listing:
+        """A folder's entries (or its tree's), sorted by path, links listed and never entered."""
+
+    @abc.abstractmethod
+    async def stat(self, path: str) -> FileStat:
+        """The entry `path` names (links followed); FileNotFoundError when there is none."""
+
+    @abc.abstractmethod
+    async def exists(self, path: str) -> bool:
+        """Whether `path` names an entry inside the sandbox (False also for paths that lead out)."""
+
+    @abc.abstractmethod
+    async def remove(self, request: RemoveRequest) -> None:
+        """Remove a file, a link (not its target) or, when asked, a folder tree."""
+
+    @abc.abstractmethod
+    async def make_dirs(self, path: str) -> FileStat:
+        """Create a folder and its missing parents, owned by the agent's user (existing ones are fine)."""
+
+    @abc.abstractmethod
+    def scratch_path(self, stem: str, suffix: str) -> str:
+        """A new path in the sandbox's private folder (~/.trajforge) as commands see it, numbered per sandbox.
+
+        For the file API and commands alike (execute_code's program); numbered so repeats read the same.
+        """
 
     def resolve(self, path: str) -> Path:
         """`path` (relative to the workspace, or absolute inside it) as a real host path inside the workspace.

@@ -22,6 +22,19 @@ import time
 from pathlib import Path
 
 from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
+from trajforge.sandbox.files import (
+    HOST_ERRNOS,
+    FileContent,
+    FileStat,
+    Listing,
+    ListRequest,
+    ReadRequest,
+    RemoveRequest,
+    WriteRequest,
+    WriteResult,
+    host_failure,
+)
+from trajforge.sandbox.hostfiles import HostFiles
 from trajforge.sandbox.procs import identity_argv, kill_tree, kill_uid, pids_with_marker
 from trajforge.sandbox.uids import UidLease
 from trajforge.sandbox.workspaces import disown, marker_of
@@ -66,6 +79,7 @@ class ProcessSandbox(Sandbox):
         self._calls = itertools.count()
         self._closed = False
         self._started = False  # no command ever ran: no process of the sandbox can exist
+        self._files = HostFiles(info, limits.file_bytes)
 
     def environment(self) -> dict[str, str]:
         """The whole environment a command sees: a small allow-list, never the host's secrets."""
@@ -98,26 +112,65 @@ class ProcessSandbox(Sandbox):
         """A new host path in HOME/.trajforge, numbered by this sandbox's call counter."""
         return self._state / f"{stem}-{next(self._calls)}{suffix}"
 
+    def scratch_path(self, stem: str, suffix: str) -> str:
+        """A new path in HOME/.trajforge as commands see it, numbered by this sandbox's call counter."""
+        return self.visible(self.scratch_file(stem, suffix))
+
+    # The file API: host file operations, each in a worker thread so the event loop never waits on a disk.
+
+    async def read_file(self, request: ReadRequest) -> FileContent:
+        """See Sandbox.read_file."""
+        return await asyncio.to_thread(self._files.read, request)
+
+    async def write_file(self, request: WriteRequest) -> WriteResult:
+        """See Sandbox.write_file."""
+        return await asyncio.to_thread(self._files.write, request)
+
+    async def list_files(self, request: ListRequest) -> Listing:
+        """See Sandbox.list_files."""
+        return await asyncio.to_thread(self._files.listing, request)
+
+    async def stat(self, path: str) -> FileStat:
+        """See Sandbox.stat."""
+        return await asyncio.to_thread(self._files.stat, path)
+
+    async def exists(self, path: str) -> bool:
+        """See Sandbox.exists."""
+        return await asyncio.to_thread(self._files.exists, path)
+
+    async def remove(self, request: RemoveRequest) -> None:
+        """See Sandbox.remove."""
+        await asyncio.to_thread(self._files.remove, request)
+
+    async def make_dirs(self, path: str) -> FileStat:
+        """See Sandbox.make_dirs."""
+        return await asyncio.to_thread(self._files.make_dirs, path)
+
     async def run(self, request: ExecRequest) -> ExecResult:
         """Run `request.command` in bash; never raises for what the command itself does."""
         # The command goes in a file the wrapper reads and evals: no quoting to get wrong,
         # and a syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
         command = self.scratch_file("command", ".sh")
-        self.write_text(command, request.command + "\n")
         started = time.perf_counter()
         self._started = True
         loop = asyncio.get_running_loop()
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _ExitAwareProtocol(loop),
-            *identity_argv(self.info.uid),
-            *self.command_argv(self._wrapper(command, request.fresh)),
-            stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=self.workspace,
-            env=self.environment(),
-            start_new_session=True,
-        )
+        try:
+            self.write_text(command, request.command + "\n")
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _ExitAwareProtocol(loop),
+                *identity_argv(self.info.uid),
+                *self.command_argv(self._wrapper(command, request.fresh)),
+                stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=self.workspace,
+                env=self.environment(),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            if exc.errno in HOST_ERRNOS:  # no processes, descriptors or disk left: not the command's doing
+                raise host_failure(exc, "starting a command") from exc
+            raise
         process = asyncio.subprocess.Process(transport, protocol, loop)
         try:
             result = await self._collect(process, protocol.exited, request, started)

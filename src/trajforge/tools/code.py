@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shlex
 
-from trajforge.sandbox import ExecRequest
+from trajforge.sandbox import ExecRequest, ReadRequest, RemoveRequest, WriteRequest
 from trajforge.tools.registry import ToolContext, tool
 from trajforge.tools.terminal import MAX_TIMEOUT, exec_payload
 from trajforge.trace.turns import dumps
+
+STDERR_CHARS = 20_000  # the end of a program's stderr kept in the result (where a traceback is)
 
 
 @tool("code")
@@ -19,16 +21,20 @@ async def execute_code(ctx: ToolContext, code: str, timeout: int = 60) -> str:
         timeout: Seconds before the program is killed (at most 600).
     """
     # Numbered, not random: the program's path shows in tracebacks, and repeats must read the same.
-    source = ctx.sandbox.scratch_file("code", ".py")
-    errors = source.with_suffix(".err")
-    ctx.sandbox.write_text(source, code)
+    source = ctx.sandbox.scratch_path("code", ".py")
+    errors = source.removesuffix(".py") + ".err"
+    await ctx.sandbox.write_file(WriteRequest(source, code))
     limit = max(1, min(timeout, MAX_TIMEOUT))
     try:
-        command = f"python3 {shlex.quote(ctx.sandbox.visible(source))} 2> {shlex.quote(ctx.sandbox.visible(errors))}"
+        command = f"python3 {shlex.quote(source)} 2> {shlex.quote(errors)}"
         result = await ctx.sandbox.run(ExecRequest(command, timeout=limit, fresh=True))
-        stderr = errors.read_text(encoding="utf-8", errors="replace") if errors.exists() else ""
+        try:
+            # bytes from the end: 4 per character at most, so STDERR_CHARS characters are surely in them
+            stderr = (await ctx.sandbox.read_file(ReadRequest(errors, 4 * STDERR_CHARS, -4 * STDERR_CHARS))).text()
+        except FileNotFoundError:
+            stderr = ""  # the shell could not even open it (the program never ran)
     finally:
-        source.unlink(missing_ok=True)
-        errors.unlink(missing_ok=True)
+        for path in (source, errors):
+            await ctx.sandbox.remove(RemoveRequest(path, missing_ok=True))
     payload = exec_payload(result, ctx, limit)
-    return dumps({"stdout": payload.pop("output"), "stderr": stderr[-20000:], **payload})
+    return dumps({"stdout": payload.pop("output"), "stderr": stderr[-STDERR_CHARS:], **payload})

@@ -1,33 +1,45 @@
-"""File tools: read_file, write_file, patch, search_files. Paths stay inside the workspace."""
+"""File tools: read_file, write_file, patch, search_files, through the sandbox's file API only.
+
+Paths are the agent's: relative to the workspace, or absolute inside the workspace or its home
+(`~/...`); anything leading elsewhere is an error result. Host failures (no descriptors, disk full)
+are raised by the sandbox as HostFailure and end the episode, never reaching the model.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fnmatch
-import os
 import re
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
 
-from trajforge.sandbox import PathOutsideWorkspace
+from trajforge.sandbox import (
+    FileStat,
+    ListRequest,
+    PathOutsideWorkspace,
+    ReadRequest,
+    RemoveRequest,
+    WriteRequest,
+)
 from trajforge.tools.ordering import CallOrder, PathAccess
-from trajforge.tools.patching import apply_unified_diff
+from trajforge.tools.patching import apply_hunks, joined, parse_unified_diff
 from trajforge.tools.registry import ToolContext, ToolError, tool
 from trajforge.trace.turns import dumps
 
 MAX_LINE_CHARS = 2000
-SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
+SKIPPED_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv"})
 MAX_SEARCH_FILE_BYTES = 5 << 20
+_SCAN_IN_THREAD = 256 << 10  # a file this large is searched off the event loop
+T = TypeVar("T")
 
 
-def _inside(ctx: ToolContext, path: str) -> Path:
+async def _inside(step: Awaitable[T]) -> T:
+    """A file API call, with a path that leads out as the error the model reads."""
     try:
-        return ctx.sandbox.resolve(path)
+        return await step
     except PathOutsideWorkspace as exc:
-        raise ToolError(f"{exc}; file tools only reach files inside the workspace") from None
-
-
-def _relative(ctx: ToolContext, path: Path) -> str:
-    return str(path.relative_to(ctx.sandbox.workspace.resolve())) or "."
+        raise ToolError(f"{exc}; file tools only reach files inside the workspace and the home (~)") from None
 
 
 def _reads(arguments: dict[str, Any]) -> PathAccess:
@@ -49,10 +61,11 @@ async def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 5
         offset: First line to show (1-based).
         limit: Number of lines to show.
     """
-    target = _inside(ctx, path)
-    if target.is_dir():
-        raise ToolError(f"{path} is a directory; list it with the terminal tool")
-    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
+    try:
+        content = await _inside(ctx.sandbox.read_file(ReadRequest(path)))
+    except IsADirectoryError:
+        raise ToolError(f"{path} is a directory; list it with the terminal tool") from None
+    lines = content.text().splitlines()
     start = max(offset, 1)
     shown = lines[start - 1 : start - 1 + max(limit, 0)]
     body = "\n".join(
@@ -61,6 +74,8 @@ async def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 5
     )
     if start - 1 + len(shown) < len(lines) or start > 1:
         body += f"\n[lines {start}-{start + len(shown) - 1} of {len(lines)}]"
+    if content.truncated:
+        body += f"\n[only the first {len(content.data)} of {content.size} bytes were read]"
     return body
 
 
@@ -72,11 +87,11 @@ async def write_file(ctx: ToolContext, path: str, content: str) -> str:
         path: File path, relative to the workspace.
         content: The complete new content.
     """
-    target = _inside(ctx, path)
-    if target.is_dir():
-        raise ToolError(f"{path} is a directory")
-    ctx.sandbox.write_text(target, content)
-    return dumps({"path": _relative(ctx, target), "bytes": len(content.encode("utf-8"))})
+    try:
+        written = await _inside(ctx.sandbox.write_file(WriteRequest(path, content)))
+    except IsADirectoryError:
+        raise ToolError(f"{path} is a directory") from None
+    return dumps({"path": written.path, "bytes": written.bytes})
 
 
 @tool("file", order=CallOrder.PATH_SCOPED, paths=_writes)
@@ -98,22 +113,54 @@ async def patch(
         diff: A unified diff (--- / +++ headers, @@ hunks) to apply instead; it may touch several files.
     """
     if diff:
-        changed = apply_unified_diff(diff, lambda p: _inside(ctx, p))
-        for file in changed:
-            if file.exists():
-                ctx.sandbox.adopt(file)
-        return dumps({"patched": [_relative(ctx, f) for f in changed]})
+        return dumps({"patched": await _apply_diff(ctx, diff)})
     if not path or not old_string:
         raise ToolError("give path and old_string (and new_string), or a unified diff")
-    target = _inside(ctx, path)
-    text = target.read_text(encoding="utf-8")
+    text = await _whole_text(ctx, path)
     count = text.count(old_string)
     if count == 0:
         raise ToolError(f"old_string was not found in {path}")
     if count > 1 and not replace_all:
         raise ToolError(f"old_string occurs {count} times in {path}; add context to make it unique or set replace_all")
-    target.write_text(text.replace(old_string, new_string), encoding="utf-8")
-    return dumps({"path": _relative(ctx, target), "replaced": count})
+    written = await _inside(ctx.sandbox.write_file(WriteRequest(path, text.replace(old_string, new_string))))
+    return dumps({"path": written.path, "replaced": count})
+
+
+async def _whole_text(ctx: ToolContext, path: str) -> str:
+    """A file's whole text (UTF-8, strict: an edit must not garble what it does not touch)."""
+    content = await _inside(ctx.sandbox.read_file(ReadRequest(path)))
+    if content.truncated:
+        raise ToolError(f"{path} is {content.size} bytes, too large to edit with patch")
+    return content.data.decode("utf-8")
+
+
+async def _apply_diff(ctx: ToolContext, diff: str) -> list[str]:
+    """Apply every file of `diff`: all hunks are checked against the files before anything is written."""
+    planned: list[tuple[str, str | None]] = []  # (path, new text; None: delete)
+    for file_patch in parse_unified_diff(diff):
+        if file_patch.new == "/dev/null":
+            with contextlib.suppress(FileNotFoundError):  # but a path that leads out fails now, before any write
+                await _inside(ctx.sandbox.stat(file_patch.old))
+            planned.append((file_patch.old, None))
+            continue
+        creating = file_patch.old == "/dev/null"
+        if not creating and not await _inside(ctx.sandbox.exists(file_patch.new)):
+            raise ToolError(f"{file_patch.new}: no such file to patch")
+        old_text = None if creating else await _whole_text(ctx, file_patch.new)
+        planned.append((file_patch.new, joined(apply_hunks(file_patch, old_text))))
+    shown = []
+    for target, text in planned:
+        if text is None:
+            await _inside(ctx.sandbox.remove(RemoveRequest(target, missing_ok=True)))
+            shown.append(_shown(target))
+        else:
+            shown.append((await _inside(ctx.sandbox.write_file(WriteRequest(target, text)))).path)
+    return shown
+
+
+def _shown(path: str) -> str:
+    """A deleted file's path as the diff named it (there is nothing left to ask the sandbox about)."""
+    return path.removeprefix("./")
 
 
 @tool("file", order=CallOrder.PATH_SCOPED, paths=_reads)
@@ -136,12 +183,11 @@ async def search_files(
         ignore_case: Match without regard to case.
         limit: Most results to return.
     """
-    root = _inside(ctx, path)
     found: list[str] = []
     if mode == "files":
-        for file in _walk(ctx, root):
-            if fnmatch.fnmatch(file.name, pattern) or fnmatch.fnmatch(_relative(ctx, file), pattern):
-                found.append(_relative(ctx, file))
+        for file in await _files_under(ctx, path):
+            if fnmatch.fnmatch(_name(file), pattern) or fnmatch.fnmatch(file.path, pattern):
+                found.append(file.path)
                 if len(found) >= limit:
                     break
     else:
@@ -149,42 +195,61 @@ async def search_files(
             regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
         except re.error as exc:
             raise ToolError(f"bad regular expression: {exc}") from None
-        found = _grep(ctx, root, regex, glob, limit)
+        found = await _grep(ctx, path, regex, glob, limit)
     more = f"\n[stopped at {limit} results]" if len(found) >= limit else ""
     return ("\n".join(found) or "no matches") + more
 
 
-def _grep(ctx: ToolContext, root: Path, regex: re.Pattern[str], glob: str, limit: int) -> list[str]:
+def _name(file: FileStat) -> str:
+    return file.path.rsplit("/", 1)[-1]
+
+
+async def _grep(ctx: ToolContext, path: str, regex: re.Pattern[str], glob: str, limit: int) -> list[str]:
     found: list[str] = []
-    for file in _walk(ctx, root):
-        if glob and not fnmatch.fnmatch(file.name, glob):
+    for file in await _files_under(ctx, path):
+        if (glob and not fnmatch.fnmatch(_name(file), glob)) or file.size > MAX_SEARCH_FILE_BYTES:
             continue
-        if file.stat().st_size > MAX_SEARCH_FILE_BYTES:
-            continue
-        data = file.read_bytes()
-        if b"\0" in data[:8192]:
-            continue  # binary
-        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-            if regex.search(line):
-                found.append(f"{_relative(ctx, file)}:{number}: {line[:MAX_LINE_CHARS]}")
-                if len(found) >= limit:
-                    return found
+        try:
+            data = (await ctx.sandbox.read_file(ReadRequest(file.path, max_bytes=MAX_SEARCH_FILE_BYTES))).data
+        except (FileNotFoundError, PathOutsideWorkspace):
+            continue  # removed or replaced by a link meanwhile
+        if len(data) > _SCAN_IN_THREAD:
+            found += await asyncio.to_thread(_matches, file.path, data, regex, limit - len(found))
+        else:
+            found += _matches(file.path, data, regex, limit - len(found))
+        if len(found) >= limit:
+            break
     return found
 
 
-def _walk(ctx: ToolContext, root: Path) -> list[Path]:
-    """Regular files under `root` in name order, never following links out of the workspace."""
-    if root.is_file():
-        return [root]
+def _matches(shown: str, data: bytes, regex: re.Pattern[str], limit: int) -> list[str]:
+    """Up to `limit` matching lines of one file's `data` as `path:line: text` (none for a binary file)."""
+    if b"\0" in data[:8192]:
+        return []
+    found = []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if regex.search(line):
+            found.append(f"{shown}:{number}: {line[:MAX_LINE_CHARS]}")
+            if len(found) >= limit:
+                break
+    return found
+
+
+async def _files_under(ctx: ToolContext, path: str) -> list[FileStat]:
+    """Regular files under `path` (or `path` itself) in path order; links only when they lead to a file inside."""
+    top = await _inside(ctx.sandbox.stat(path))
+    if top.kind == "file":
+        return [top]
+    listing = await _inside(ctx.sandbox.list_files(ListRequest(path, recursive=True, skip_dirs=SKIPPED_DIRS)))
     files = []
-    for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(names):
-            file = Path(folder) / name
+    for entry in listing.entries:
+        if entry.kind == "symlink":
             try:
-                real = ctx.sandbox.resolve(str(file))
-            except PathOutsideWorkspace:
+                target = await ctx.sandbox.stat(entry.path)
+            except (OSError, PathOutsideWorkspace):
                 continue
-            if real.is_file():
-                files.append(file)
+            if target.kind == "file":
+                files.append(FileStat(entry.path, "file", target.size, target.mtime, target.mode))
+        elif entry.kind == "file":
+            files.append(entry)
     return files

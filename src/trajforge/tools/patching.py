@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from trajforge.tools.registry import ToolError
 
@@ -13,7 +11,9 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass
-class _FilePatch:
+class FilePatch:
+    """One file of a unified diff: its old and new names and hunks."""
+
     old: str
     new: str
     hunks: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # (old start, old lines, new lines)
@@ -24,14 +24,14 @@ def _strip_prefix(name: str) -> str:
     return name[2:] if name[:2] in ("a/", "b/") else name
 
 
-def parse_unified_diff(diff: str) -> list[_FilePatch]:
+def parse_unified_diff(diff: str) -> list[FilePatch]:
     """The files and hunks of a unified diff; raises ToolError on a malformed one."""
-    patches: list[_FilePatch] = []
+    patches: list[FilePatch] = []
     lines = diff.splitlines()
     i = 0
     while i < len(lines):
         if lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            patches.append(_FilePatch(_strip_prefix(lines[i][4:]), _strip_prefix(lines[i + 1][4:])))
+            patches.append(FilePatch(_strip_prefix(lines[i][4:]), _strip_prefix(lines[i + 1][4:])))
             i += 2
             continue
         match = _HUNK.match(lines[i])
@@ -64,31 +64,20 @@ def parse_unified_diff(diff: str) -> list[_FilePatch]:
     return patches
 
 
-def apply_unified_diff(diff: str, resolve: Callable[[str], Path]) -> list[Path]:
-    """Apply every file of `diff` (paths through `resolve`); all hunks are checked before any write."""
-    results: list[tuple[Path, list[str] | None]] = []
-    for file_patch in parse_unified_diff(diff):
-        if file_patch.new == "/dev/null":
-            results.append((resolve(file_patch.old), None))
-            continue
-        target = resolve(file_patch.new)
-        creating = file_patch.old == "/dev/null"
-        if not creating and not target.exists():
-            raise ToolError(f"{file_patch.new}: no such file to patch")
-        lines = [] if creating else target.read_text(encoding="utf-8").splitlines()
-        for number, (start, old, new) in enumerate(file_patch.hunks, 1):
-            at = _locate(lines, old, start - 1)
-            if at is None:
-                raise ToolError(f"{file_patch.new}: hunk {number} (at line {start}) does not match the file")
-            lines[at : at + len(old)] = new
-        results.append((target, lines))
-    for target, new_lines in results:
-        if new_lines is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text("\n".join(new_lines) + "\n" if new_lines else "", encoding="utf-8")
-    return [target for target, _ in results]
+def apply_hunks(file_patch: FilePatch, text: str | None) -> list[str]:
+    """The lines of `text` (None: the file is new) after `file_patch`'s hunks; ToolError when one does not match."""
+    lines = [] if text is None else text.splitlines()
+    for number, (start, old, new) in enumerate(file_patch.hunks, 1):
+        at = _locate(lines, old, start - 1)
+        if at is None:
+            raise ToolError(f"{file_patch.new}: hunk {number} (at line {start}) does not match the file")
+        lines[at : at + len(old)] = new
+    return lines
+
+
+def joined(lines: list[str]) -> str:
+    """A file's text from its lines (a final newline unless empty)."""
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _locate(lines: list[str], block: list[str], hint: int) -> int | None:

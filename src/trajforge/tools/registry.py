@@ -8,6 +8,7 @@ become error results the model sees; anything else is a bug and propagates.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 import types
@@ -16,13 +17,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from trajforge.sandbox import PathOutsideWorkspace, Sandbox, SandboxError
+from trajforge.sandbox import HostFailure, PathOutsideWorkspace, Sandbox, SandboxError, is_host_failure
 from trajforge.tools.ordering import CallOrder, PathAccess, PathsOf, PlannedCall, plan_groups
 from trajforge.trace import Flag, ToolCall, ToolResult
 from trajforge.trace.secrets import Redactor
 from trajforge.trace.turns import dumps
 
 Handler = Callable[..., Awaitable[str]]
+_T = typing.TypeVar("_T")
+current_call: contextvars.ContextVar[ToolCall | None] = contextvars.ContextVar("current_call", default=None)
+"""The call a handler is running for (delegate_task files its children's records under the call's id)."""
 
 
 class ToolError(Exception):
@@ -45,6 +49,18 @@ class ToolContext:
     redactor: Redactor = field(default_factory=Redactor)
     flags: set[Flag] = field(default_factory=set)
     """Flags the handler raises for the episode (for example truncated output)."""
+    services: dict[type[Any], Any] = field(default_factory=dict)
+    """What the agent tools work with besides the sandbox (the agent home, the user, a child runner),
+    keyed by type; `service` fetches one."""
+    prompt_notes: list[str] = field(default_factory=list)
+    """Sections added to the system prompt at the episode's start (the frozen memory snapshot)."""
+
+    def service(self, kind: type[_T]) -> _T:
+        """The service of type `kind`; a ToolError when the episode has none."""
+        found = self.services.get(kind)
+        if found is None:
+            raise ToolError(f"{kind.__name__} is not available in this episode")
+        return found  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -186,12 +202,19 @@ class Toolbox:
         problem = argument_problem(found.parameters, call.arguments)
         if problem:
             return self._error(call, problem)
+        token = current_call.set(call)
         try:
             content = await found.handler(self.context, **call.arguments)
         except ToolError as exc:
             return self._error(call, str(exc), exc.details)
+        except HostFailure:
+            raise  # the host's failure (no descriptors, disk full): the harness's error, not the model's
         except (OSError, SandboxError, UnicodeError) as exc:
+            if is_host_failure(exc):
+                raise HostFailure(getattr(exc, "errno", 0) or 0, f"{call.name}: {exc}") from exc
             return self._error(call, f"{type(exc).__name__}: {exc}")
+        finally:
+            current_call.reset(token)
         return ToolResult(call.id, call.name, self._redacted(content))
 
     def plan(self, calls: list[ToolCall]) -> list[list[int]]:
