@@ -28,6 +28,8 @@ _COMMANDS = {
     "export": ("curation", "export_command"),
     "import": ("curation", "import_command"),
     "push": ("curation", "push_command"),
+    "view": ("view", "view"),
+    "compress": ("compress", "compress_command"),
 }
 _GROUPS = {"tasks": ("tasks", "app"), "endpoint": ("endpoint", "app")}
 

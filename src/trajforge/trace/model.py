@@ -145,6 +145,22 @@ def retryable(finish: str, flags: Iterable[str]) -> bool:
     return finish == Finish.ERROR or Flag.TRANSIENT_ERROR in flags
 
 
+@dataclass(frozen=True)
+class Compaction:
+    """Messages [start, end) of an episode were shown to the model as one summary turn."""
+
+    start: int
+    end: int
+    summary: str
+    """The summary turn's text, SUMMARY_PREFIX included."""
+    source: str
+    """`model` (written by a model) or `extractive` (the calls and their results, listed)."""
+    at_message: int
+    """How many messages the episode had when this compaction was made."""
+    tokens_before: int | None = None
+    tokens_after: int | None = None
+
+
 @dataclass
 class Episode:
     """One recorded agent episode (FORMAT.md section 3)."""
@@ -169,6 +185,9 @@ class Episode:
     """The tail of the check's output, so a failed check can be read."""
     run: dict[str, JSON] = field(default_factory=dict)
     """The settings the episode ran under (sandbox, limits, repeat), beside the sampling in `model`."""
+    compactions: list[Compaction] = field(default_factory=list)
+    """Times the conversation outgrew the model's context and a summary replaced middle turns; the last
+    one is what the model saw from then on (and what the published row shows)."""
 
     @property
     def retryable(self) -> bool:

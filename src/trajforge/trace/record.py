@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from trajforge.trace.model import (
     CallTiming,
+    Compaction,
     Episode,
     Finish,
     Flag,
@@ -54,6 +56,7 @@ def to_record(episode: Episode) -> dict[str, Any]:
         "wall_seconds": episode.wall_seconds,
         "check_output": episode.check_output,
         "run": episode.run,
+        "compactions": [dataclasses.asdict(c) for c in episode.compactions],
     }
 
 
@@ -107,6 +110,7 @@ def from_record(record: Mapping[str, Any]) -> Episode:
             wall_seconds=record.get("wall_seconds"),
             check_output=record.get("check_output"),
             run=dict(record.get("run") or {}),
+            compactions=[Compaction(**c) for c in record.get("compactions") or []],
         )
     except KeyError as exc:
         raise RecordError(f"missing field {exc.args[0]!r}") from None

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from trajforge.trace.compaction import apply
 from trajforge.trace.model import Episode, Message, TaskRef, ToolCall
 from trajforge.trace.turns import (
     CONTENT_TAGS,
@@ -73,7 +74,8 @@ def render(episode: Episode) -> dict[str, Any]:
     if collisions:
         first = collisions[0]
         raise RenderError(f"tag collision: message {first.message_index} {first.field} contains {first.tag}")
-    messages = episode.messages
+    # a compacted episode is published as the model last saw it: the summary turn in place of the span
+    messages = apply(episode.messages, episode.compactions[-1] if episode.compactions else None)
     start = 1 if messages and messages[0].role == "system" else 0
     conversations = [{"from": "system", "value": build_system(messages[0].content if start else None, episode.tools)}]
     pending: list[ToolCall] = []

@@ -48,7 +48,9 @@ _MAY_FOLLOW: dict[str, tuple[str | None, ...]] = {
     "human": ("gpt",),
     "gpt": ("human", None),
     "gpt+": ("tool",),
-    "tool": ("gpt", None),  # ending on a tool turn: the episode was cut off
+    # ending on a tool turn: the episode was cut off; a human turn after one: a user interjecting, or the
+    # summary that context compression put in place of middle turns (as hermes-agent's compressor does)
+    "tool": ("gpt", "human", None),
 }
 
 
@@ -106,18 +108,33 @@ def loads(text: str | bytes) -> Any:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
+        return _json_loads(text)
+    return _json_loads(text) if _holds_huge_float(value) else value
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """The standard parser, whose recursion a deeply nested text (`[[[...`) exhausts: that is bad input too."""
+    try:
         return json.loads(text, parse_constant=_refuse_constant)
-    return json.loads(text, parse_constant=_refuse_constant) if _holds_huge_float(value) else value
+    except RecursionError:
+        raise ValueError("JSON nested too deep to read") from None
 
 
 def _holds_huge_float(value: Any) -> bool:
-    """A float at or beyond 2**63 in magnitude: where orjson may have read an integer as a float."""
-    if isinstance(value, float):
-        return abs(value) >= 9.2e18
-    if isinstance(value, dict):
-        return any(_holds_huge_float(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_huge_float(item) for item in value)
+    """A float at or beyond 2**63 in magnitude: where orjson may have read an integer as a float.
+
+    Walked without recursion: orjson reads up to 1024 levels, beyond Python's recursion limit.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if abs(item) >= 9.2e18:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
