@@ -1,0 +1,201 @@
+"""What the trace page shows, built from one row: turns in order, each tool call beside its result.
+
+A FORMAT.md row is parsed back into an episode (`trace.parse`), an episode
+record rebuilt (`trace.from_record`), so both read the same way; a record also
+gives the side panel (model, finish, outcome, check output, timings, usage,
+flags). A row that does not parse is shown turn by turn as raw text, with why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from trajforge.trace import Episode, Message, ParseError, RecordError, ToolCall, from_record, parse
+from trajforge.trace.turns import loads
+
+LONG_OUTPUT = 2000  # characters of a tool result shown before "show all"
+
+
+@dataclass
+class ResultView:
+    """A tool's result for one call."""
+
+    text: str
+    error: bool
+    seconds: float | None = None
+
+    @property
+    def long(self) -> bool:
+        """Whether the page folds it."""
+        return len(self.text) > LONG_OUTPUT or self.text.count("\n") > 40
+
+
+@dataclass
+class CallView:
+    """One tool call, its arguments pretty-printed, and its result (None when it never came)."""
+
+    id: str
+    name: str
+    arguments: str
+    raw: bool
+    result: ResultView | None = None
+
+
+@dataclass
+class StepView:
+    """One turn of the conversation."""
+
+    role: str  # user | assistant | tool (a result no call asked for) | raw
+    content: str = ""
+    reasoning: str = ""
+    calls: list[CallView] = field(default_factory=list)
+    seconds: float | None = None
+    tokens: str = ""
+    source: str = ""  # the raw turn's `from`, for rows that do not parse
+
+    @property
+    def reasoning_words(self) -> int:
+        """Word count of the reasoning (as the card counts think depth)."""
+        return len(self.reasoning.split())
+
+
+@dataclass
+class TraceView:
+    """Everything the trace page shows of one row."""
+
+    system: str = ""
+    tools: str = ""
+    task: str = ""
+    steps: list[StepView] = field(default_factory=list)
+    problem: str = ""
+    record: dict[str, Any] | None = None
+
+
+def pretty(value: Any) -> str:
+    """JSON for reading: indented, non-ASCII kept."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def is_error(text: str) -> bool:
+    """Whether a tool result reads as a failure: an error field, success false, a non-zero exit code."""
+    head = text.lstrip()[:200].lower()
+    if head.startswith(("error", "traceback", "exception")):
+        return True
+    if not head.startswith("{"):
+        return False
+    try:
+        value = loads(text)
+    except ValueError:
+        return False
+    if not isinstance(value, dict):
+        return False
+    code = value.get("exit_code", value.get("returncode"))
+    return bool(value.get("error")) or value.get("success") is False or (isinstance(code, int) and code != 0)
+
+
+def trace_view(data: Any, problem: str = "", raw: str = "") -> TraceView:
+    """The page's view of a parsed line or row (or of raw text that did not parse)."""
+    if not isinstance(data, dict):
+        return TraceView(problem=problem or "not a JSON object", steps=[StepView("raw", content=raw)] if raw else [])
+    try:
+        episode = from_record(data) if "messages" in data else parse(data)
+    except (ParseError, RecordError) as exc:
+        return _raw_view(data, problem or str(exc))
+    view = _episode_view(episode)
+    view.problem = problem
+    if "messages" in data:
+        view.record = _record_panel(episode)
+    return view
+
+
+def _raw_view(data: dict[str, Any], problem: str) -> TraceView:
+    found = data.get("conversations")
+    turns: list[Any] = found if isinstance(found, list) else []
+    steps = [
+        StepView("raw", content=str(t.get("value", "")) if isinstance(t, dict) else pretty(t),
+                 source=str(t.get("from", "?")) if isinstance(t, dict) else "?")
+        for t in turns
+    ]  # fmt: skip
+    if not turns:
+        steps = [StepView("raw", content=pretty(data), source="row")]
+    return TraceView(task=str(data.get("task") or ""), steps=steps, problem=problem)
+
+
+def _episode_view(episode: Episode) -> TraceView:
+    tool_seconds = {t.tool_call_id: t.seconds for t in episode.timing.tool_calls}
+    results: dict[str, Message] = {m.tool_call_id: m for m in episode.messages if m.role == "tool" and m.tool_call_id}
+    called = {call.id for m in episode.messages for call in m.tool_calls}
+    view = TraceView(tools=pretty(episode.tools), task=episode.task.prompt)
+    assistant = 0
+    for message in episode.messages:
+        if message.role == "system":
+            view.system = message.content or ""
+        elif message.role == "user":
+            view.steps.append(StepView("user", content=message.content or ""))
+        elif message.role == "assistant":
+            step = StepView("assistant", content=message.content or "", reasoning=message.reasoning or "")
+            step.calls = [_call_view(call, results.get(call.id), tool_seconds) for call in message.tool_calls]
+            step.seconds, step.tokens = _model_call(episode, assistant)
+            view.steps.append(step)
+            assistant += 1
+        elif message.tool_call_id not in called:  # a result no call asked for: shown, never dropped
+            text = message.content or ""
+            view.steps.append(StepView("tool", content=text, source=message.name or ""))
+    return view
+
+
+def _call_view(call: ToolCall, result: Message | None, seconds: dict[str, float]) -> CallView:
+    raw = call.raw_arguments
+    view = CallView(call.id, call.name, raw if raw is not None else pretty(call.arguments), raw is not None)
+    if result is not None:
+        text = result.content or ""
+        view.result = ResultView(_readable(text), is_error(text), seconds.get(call.id))
+    return view
+
+
+def _readable(text: str) -> str:
+    """A JSON result indented for reading; anything else as it is."""
+    if text[:1] in "{[":
+        try:
+            return pretty(loads(text))
+        except ValueError:
+            return text
+    return text
+
+
+def _model_call(episode: Episode, index: int) -> tuple[float | None, str]:
+    seconds = episode.timing.model_calls[index] if index < len(episode.timing.model_calls) else None
+    tokens = ""
+    if index < len(episode.usage):
+        usage = episode.usage[index]
+        tokens = f"{usage.prompt_tokens if usage.prompt_tokens is not None else '?'} in, " \
+                 f"{usage.completion_tokens if usage.completion_tokens is not None else '?'} out"  # fmt: skip
+    return seconds, tokens
+
+
+def _record_panel(episode: Episode) -> dict[str, Any]:
+    prompt = sum(u.prompt_tokens or 0 for u in episode.usage)
+    completion = sum(u.completion_tokens or 0 for u in episode.usage)
+    return {
+        "model": episode.model.name,
+        "endpoint": episode.model.endpoint,
+        "sampling": pretty(episode.model.sampling) if episode.model.sampling else "",
+        "task id": episode.task.id,
+        "finish": episode.finish.value,
+        "error": episode.error or "",
+        "outcome": episode.outcome.value,
+        "check output": episode.check_output or "",
+        "started": episode.started_at or "",
+        "wall seconds": f"{episode.wall_seconds:.2f}" if episode.wall_seconds is not None else "",
+        "model calls": _timed(episode.timing.model_calls),
+        "tool calls": _timed([t.seconds for t in episode.timing.tool_calls]),
+        "tokens": f"{prompt:,} prompt, {completion:,} completion" if episode.usage else "",
+        "flags": ", ".join(f.value for f in episode.flags),
+        "run": pretty(episode.run) if episode.run else "",
+    }
+
+
+def _timed(seconds: list[float]) -> str:
+    return f"{len(seconds)} in {sum(seconds):.2f} s" if seconds else ""
