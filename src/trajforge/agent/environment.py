@@ -15,6 +15,7 @@ from trajforge.agent.sites import EpisodeSites
 from trajforge.sandbox import ExecRequest, Sandbox
 from trajforge.tasks import GitFixture, LoadedTask
 from trajforge.tasks.checking import ANSWER_FILE, FIXTURE_FILE, exports, fixture_manifest, helper_files
+from trajforge.tools.agent.home_helper import helper_files as home_helper_files
 from trajforge.trace import Outcome
 
 CHECK_TIMEOUT = 300.0
@@ -135,7 +136,7 @@ class TaskEnvironment:
     def _check_files(self, variables: dict[str, str]) -> str:
         """Write the check helpers into the private folder (over anything there) and return the exports."""
         private = self.sandbox.info.home / ".trajforge"
-        for relative, text in helper_files().items():
+        for relative, text in {**helper_files(), **home_helper_files()}.items():
             self.sandbox.write_text(private / relative, text)
             if relative.startswith("bin/"):
                 (private / relative).chmod(0o755)

@@ -8,7 +8,9 @@ import traceback
 import uuid
 from dataclasses import dataclass
 
+from trajforge.agent.context import ContextWindow
 from trajforge.agent.prompt import system_prompt
+from trajforge.agent.user import EpisodeUser
 from trajforge.policy import ContextLengthExceeded, ModelError, Policy
 from trajforge.sandbox import Sandbox
 from trajforge.tools import Toolbox
@@ -58,21 +60,35 @@ async def run_episode(
     episode_id: str | None = None,
     config: str = "",
     model: ModelInfo | None = None,
+    user: EpisodeUser | None = None,
+    context: ContextWindow | None = None,
 ) -> Episode:
-    """Run one episode to its end and return its record; `finish` says why it ended."""
+    """Run one episode to its end and return its record; `finish` says why it ended.
+
+    With a `context`, each call's prompt is sized first: one that would overflow the model's
+    context ends the episode with `context_length`, or is compacted (agent/context.py).
+
+    With a `user`, each final answer is followed by the user's next message (a later human turn)
+    until they have none; the turn budget covers the whole conversation.
+    """
     tools = toolbox.definitions
     episode = Episode(
         id=episode_id or str(uuid.uuid4()),
         task=task,
         messages=[
-            Message(role="system", content=system_prompt(str(sandbox.info.visible_workspace), tools)),
+            Message(
+                role="system",
+                content="\n\n".join(
+                    [system_prompt(str(sandbox.info.visible_workspace), tools), *toolbox.context.prompt_notes]
+                ),
+            ),
             Message(role="user", content=task.prompt),
         ],
         tools=tools,
         config=config,
         model=model or ModelInfo(),
     )
-    agent = _Agent(episode, policy, toolbox)
+    agent = _Agent(episode, policy, toolbox, user, context)
     try:
         async with asyncio.timeout(limits.wall_seconds):
             await agent.run(limits.max_turns)
@@ -93,22 +109,43 @@ async def run_episode(
 
 
 class _Agent:
-    def __init__(self, episode: Episode, policy: Policy, toolbox: Toolbox) -> None:
+    def __init__(
+        self,
+        episode: Episode,
+        policy: Policy,
+        toolbox: Toolbox,
+        user: EpisodeUser | None = None,
+        context: ContextWindow | None = None,
+    ) -> None:
         self.episode = episode
         self.policy = policy
         self.toolbox = toolbox
+        self.user = user
+        self.context = context
 
     async def run(self, max_turns: int) -> None:
-        for _ in range(max_turns):
+        for turn in range(max_turns):
             calls = await self.query()
-            if not calls:
-                return  # finish stays `stop`
-            await self.execute(calls)
+            if calls:
+                await self.execute(calls)
+            elif turn == max_turns - 1 or not await self.follow_up():
+                return  # finish stays `stop` (no turn left to answer a follow-up: none is asked for)
         raise TurnLimitReached
+
+    async def follow_up(self) -> bool:
+        """The user's next message after a final answer joins the conversation; False when there is none."""
+        text = await self.user.follow_up(self.episode.messages) if self.user is not None else None
+        if not text:
+            return False
+        self.episode.messages.append(Message(role="user", content=text))
+        return True
 
     async def query(self) -> list[ToolCall]:
         """One model call; the assistant message joins the conversation."""
-        completion = await self.policy.complete(self.episode.messages, self.episode.tools)
+        messages = self.episode.messages
+        if self.context is not None:
+            messages = await self.context.before_call(self.episode, self.policy)
+        completion = await self.policy.complete(messages, self.episode.tools)
         self.episode.messages.append(completion.message)
         self.episode.usage.append(completion.usage)
         self.episode.timing.model_calls.append(round(completion.seconds, 6))
@@ -123,7 +160,13 @@ class _Agent:
         for group in self.toolbox.plan(calls):
             done = await asyncio.gather(*(self._timed(calls[index]) for index in group))
             results.update(zip(group, done, strict=True))
-        self.episode.messages.extend(results[index].to_message() for index in range(len(calls)))
+        ordered = [results[index] for index in range(len(calls))]
+        if self.context is not None:
+            cuts = [self.context.cut_result(result) for result in ordered]
+            ordered = [result for result, _ in cuts]
+            if any(cut for _, cut in cuts):
+                self.episode.add_flag(Flag.TRUNCATED_TOOL_OUTPUT)
+        self.episode.messages.extend(result.to_message() for result in ordered)
 
     async def _timed(self, call: ToolCall) -> ToolResult:
         started = time.perf_counter()

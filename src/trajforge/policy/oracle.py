@@ -55,13 +55,43 @@ class OraclePolicy:
     already holds, so the policy keeps no state between calls.
     """
 
-    def __init__(self, turns: list[ScriptedTurn], answer: str, answer_reasoning: str = "") -> None:
+    def __init__(
+        self,
+        turns: list[ScriptedTurn],
+        answer: str,
+        answer_reasoning: str = "",
+        *,
+        follow_ups: list[OraclePolicy] | None = None,
+        children: list[OraclePolicy] | None = None,
+    ) -> None:
+        """`follow_ups`: what to play after each later user message, in order; `children`: the policies
+        delegated children play, in the order they start (`for_child`)."""
         self.turns = turns
         self.answer = answer
         self.answer_reasoning = answer_reasoning
+        self.follow_ups = follow_ups or []
+        self.children = children or []
+
+    def for_child(self, number: int) -> OraclePolicy:
+        """The policy the episode's `number`-th delegated child plays (0-based)."""
+        if number < len(self.children):
+            return self.children[number]
+        return OraclePolicy([], "The reference solution has no script for this sub-task; I did nothing.")
 
     async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
-        """The next reference turn, or the final answer once the steps are played."""
+        """The next reference turn, or the final answer once the steps are played.
+
+        After a later user message (a follow-up), the part of `follow_ups` for it plays, seeing the
+        conversation from that message on.
+        """
+        users = [i for i, m in enumerate(messages) if m.role == "user"]
+        if len(users) > 1 and self.follow_ups:
+            part = self.follow_ups[min(len(users) - 2, len(self.follow_ups) - 1)]
+            completion = await part.complete(messages[users[-1] :], tools)
+            number = sum(1 for m in messages if m.role == "assistant")  # call ids stay unique in the episode
+            for k, call in enumerate(completion.message.tool_calls):
+                call.id = f"call_{number}_{k}"
+            return completion
         played = sum(1 for m in messages if m.role == "assistant")
         if played < len(self.turns):
             turn = self.turns[played]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
 
 from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.agent_state import prepare_agent
+from trajforge.agent.context import ContextSettings, ContextWindow
 from trajforge.agent.environment import TaskEnvironment
 from trajforge.agent.loop import describe_exception
 from trajforge.policy import OraclePolicy, Policy, ScriptedTurn
@@ -15,12 +17,13 @@ from trajforge.runner.browsing import episode_browser
 from trajforge.runner.settings import EpisodeOverrides
 from trajforge.sandbox import SandboxFactory, SandboxInfo
 from trajforge.tasks import LoadedTask, Solution, TaskSpec
-from trajforge.tasks.spec import SolutionPart
 from trajforge.tasks.checking import episode_seed
 from trajforge.tasks.grounding import final_answer
+from trajforge.tasks.spec import SolutionPart
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
 from trajforge.tools.browser import BrowserEngine, BrowserSession, VisionConfig
 from trajforge.trace import Episode, ModelInfo, Outcome, TaskRef
+from trajforge.trace.tokens import TokenCounter, load_counter
 
 CHECK_OUTPUT_CHARS = 4000
 """The tail of a check's output kept in the record."""
@@ -68,6 +71,26 @@ def _part_policy(part: SolutionPart) -> OraclePolicy:
     return OraclePolicy(turns, part.answer, part.answer_reasoning)
 
 
+def context_window(overrides: EpisodeOverrides, model: ModelInfo) -> ContextWindow | None:
+    """The episode's context budget when the run set one (a context size or a tool-result limit)."""
+    if overrides.max_context_tokens is None and overrides.max_tool_result_tokens is None:
+        return None
+    reserve = model.sampling.get("max_tokens")
+    settings = ContextSettings(
+        max_context_tokens=overrides.max_context_tokens,
+        on_context=overrides.on_context,
+        reserve_tokens=reserve if isinstance(reserve, int) else 0,
+        max_tool_result_tokens=overrides.max_tool_result_tokens,
+    )
+    return ContextWindow(settings, _counter(overrides.tokenizer))
+
+
+@functools.lru_cache(maxsize=2)
+def _counter(tokenizer: str | None) -> TokenCounter:
+    """One counter per tokenizer for the process (loading one parses its whole vocabulary)."""
+    return load_counter(tokenizer)
+
+
 async def run_task_episode(
     task: LoadedTask,
     factory: SandboxFactory,
@@ -106,9 +129,11 @@ async def run_task_episode(
                 wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
             )
             agent = prepare_agent(spec, ref, box, context, policy, toolsets, limits, model=model)
+            window = context_window(overrides, model)
             episode = await run_episode(
-                ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model, user=agent.user
-            )
+                ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model, user=agent.user,
+                context=window,
+            )  # fmt: skip
             try:
                 episode.outcome, output = await environment.check(final_answer(episode))
             except Exception as exc:  # the check could not run: its outcome is `error`, the episode stays
@@ -126,6 +151,8 @@ async def run_task_episode(
             }
             if browser_session is not None:
                 episode.run["browser"] = browser_session.stats.as_dict()
+            if window is not None:
+                episode.run["context"] = window.record()
             agent.finish(episode)
             return TaskEpisode(episode, box.info)
     finally:

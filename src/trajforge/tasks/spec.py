@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trajforge.tasks.agent_spec import AgentHomeSpec, UserSpec
 from trajforge.tasks.fields import Command, FixtureName, GitRef, Text, WorkspaceDir, WorkspaceFile
 from trajforge.tasks.sites import SITE_APPS
 from trajforge.tasks.taxonomy import taxonomy_problem
@@ -146,6 +147,14 @@ class OracleStep(_Strict):
         return [OracleCall(tool=self.tool, args=self.args)] if self.tool else list(self.calls)
 
 
+class SolutionPart(_Strict):
+    """A later part of a scripted solution: the steps and answer for one follow-up or one delegated child."""
+
+    steps: list[OracleStep] = Field(default_factory=list)
+    answer: Text
+    answer_reasoning: Text = "The task is done; I can report the result."
+
+
 class Solution(_Strict):
     """A scripted solution: steps played through the agent loop, then a final answer.
 
@@ -161,6 +170,10 @@ class Solution(_Strict):
     steps: list[OracleStep] = Field(default_factory=list)
     answer: Text
     answer_reasoning: Text = "The task is done; I can report the result."
+    follow_ups: list[SolutionPart] = Field(default_factory=list)
+    """What to do after each of the user's follow-up messages (`user.follow_ups`), in order."""
+    children: list[SolutionPart] = Field(default_factory=list)
+    """What each delegated child (delegate_task, a cron job's prompt run) does, in the order they start."""
 
 
 class Oracle(Solution):
@@ -211,6 +224,10 @@ class TaskSpec(_Strict):
     nothing but answer, and one plausible wrong one. `tasks validate --run-oracles` plays them."""
     alternates: list[Solution] = Field(default_factory=list)
     """Correct solutions by another route than the oracle's, that the check must pass."""
+    home: AgentHomeSpec | None = None
+    """The agent home's starting state: memories, user profile, skills, earlier sessions, todos, jobs, clock."""
+    user: UserSpec | None = None
+    """The user: scripted replies to clarify and follow-up messages, or a simulated user."""
     seeded: bool = False
     """The fixtures draw their data from `TRAJFORGE_SEED` (set for set-up commands and the check; derived
     from the episode's id), so every repeat sees other data; the check computes the expected values from

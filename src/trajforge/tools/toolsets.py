@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from trajforge.tools.agent.clarify import clarify
 from trajforge.tools.browser import BROWSER_TOOLS
+from trajforge.tools.agent.cronjob import cronjob
+from trajforge.tools.agent.delegate import delegate_task
+from trajforge.tools.agent.memory import memory
+from trajforge.tools.agent.sessions import session_search
+from trajforge.tools.agent.skills import skill_manage, skill_view, skills_list
+from trajforge.tools.agent.todo import todo
 from trajforge.tools.code import execute_code
 from trajforge.tools.files import patch, read_file, search_files, write_file
 from trajforge.tools.registry import Tool, Toolbox, ToolContext
@@ -16,6 +23,13 @@ TOOLSETS: dict[str, tuple[Tool, ...]] = {
     "file": (read_file, write_file, patch, search_files),
     "code": (execute_code,),
     "browser": BROWSER_TOOLS,
+    "memory": (memory,),
+    "todo": (todo,),
+    "skills": (skills_list, skill_view, skill_manage),
+    "sessions": (session_search,),
+    "delegation": (delegate_task,),
+    "cronjob": (cronjob,),
+    "clarify": (clarify,),
 }
 # Named in ARCHITECTURE.md and built by later issues; asking for them now is a clear error.
 PLANNED_TOOLSETS = tuple(name for name in ALL_TOOLSETS if name not in TOOLSETS)

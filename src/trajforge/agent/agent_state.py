@@ -1,0 +1,141 @@
+"""What an episode of a task has besides its workspace: the agent home, the user, delegated children.
+
+`prepare_agent` lays out the home from the task's `home:` section, gives the tools their services
+(the home, the user for clarify, the child runner for delegate_task and cron prompts) and the
+system prompt its frozen memory snapshot. `AgentState.finish` stores the finished episode as a
+session of the home and records the episode's clock and its children's records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from trajforge.agent.delegation import EpisodeChildren
+from trajforge.agent.environment import EnvironmentSetupError
+from trajforge.agent.loop import EpisodeLimits
+from trajforge.agent.user import EpisodeUser, ScriptedUser, SimulatedUser
+from trajforge.policy import Policy
+from trajforge.sandbox import Sandbox
+from trajforge.tasks import TaskSpec
+from trajforge.tasks.agent_spec import AgentHomeSpec, UserSpec
+from trajforge.tools import ToolContext, ToolError
+from trajforge.tools.agent import home_helper as layout
+from trajforge.tools.agent.clarify import UserChannel
+from trajforge.tools.agent.cronjob import new_job, write_jobs
+from trajforge.tools.agent.delegate import ChildRunner
+from trajforge.tools.agent.home import AgentHome, iso, utc
+from trajforge.tools.agent.memory import save as save_memory
+from trajforge.tools.agent.memory import snapshot
+from trajforge.tools.agent.sessions_db import StoredMessage
+from trajforge.tools.agent.todo import write_list
+from trajforge.trace import Episode, ModelInfo, TaskRef
+
+
+@dataclass
+class AgentState:
+    """The agent-side state of one episode."""
+
+    home: AgentHome
+    user: EpisodeUser | None
+    children: EpisodeChildren
+
+    def finish(self, episode: Episode) -> None:
+        """Store the episode as a session of the home; record the clock and the children's records."""
+        messages = [
+            StoredMessage(m.role, m.content or "", m.name if m.role == "tool" else None)
+            for m in episode.messages
+            if m.role in ("user", "assistant", "tool") and (m.content or "").strip()
+        ]
+        title = " ".join(episode.task.prompt.split())[:80]
+        self.home.sessions.add_session(episode.id, title, iso(self.home.clock), messages)
+        episode.run["clock"] = iso(self.home.clock)
+        if self.children.records:
+            episode.run["children"] = dict(self.children.records)
+        self.home.close()
+
+
+def episode_clock(spec: AgentHomeSpec | None) -> dt.datetime:
+    """The task's clock, or the real time now (to the second)."""
+    if spec is not None and spec.clock:
+        return utc(spec.clock)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def make_user(spec: UserSpec | None, policy: Policy | None) -> EpisodeUser | None:
+    """The episode's user: scripted, simulated by `policy`'s model, or none."""
+    if spec is None:
+        return None
+    if spec.simulate is not None:
+        if policy is None or not hasattr(policy, "config"):
+            return None  # a scripted policy has no model to play the user
+        return SimulatedUser(policy, spec.simulate.persona, spec.simulate.goal, spec.max_user_turns)
+    return ScriptedUser(spec.replies, spec.follow_ups)
+
+
+def preload(home: AgentHome, spec: AgentHomeSpec, task_id: str) -> None:
+    """Write the home's starting state; EnvironmentSetupError naming the field when it cannot."""
+    for target, entries in (("memory", spec.memory), ("user", spec.user)):
+        if entries:
+            save_memory(home, target, [entry.strip() for entry in entries])
+    for skill in spec.skills:
+        folder = "/".join([layout.SKILLS_DIR, *([skill.category] if skill.category else []), skill.name])
+        front = f"---\nname: {skill.name}\ndescription: {_yaml_scalar(skill.description)}\n---\n\n"
+        home.write_text(f"{folder}/SKILL.md", front + skill.body.rstrip() + "\n")
+        for path, text in skill.files.items():
+            home.write_text(f"{folder}/{path}", text)
+    for number, session in enumerate(spec.sessions, 1):
+        messages = [StoredMessage(m.role, m.content) for m in session.messages]
+        home.sessions.add_session(session.id or f"s-{number}", session.title, iso(utc(session.started_at)), messages,
+                                  session.source)  # fmt: skip
+    if spec.todos:
+        write_list(home, [todo.model_dump() for todo in spec.todos])
+    jobs: list[dict[str, Any]] = []
+    for number, job in enumerate(spec.jobs):
+        try:
+            made = new_job(home, jobs, job.model_dump(exclude={"paused"}))
+        except ToolError as exc:
+            raise EnvironmentSetupError(f"task {task_id}: home.jobs.{number}: {exc}") from None
+        if job.paused:
+            made.update(state="paused", next_run_at=None)
+        jobs.append(made)
+    if jobs:
+        write_jobs(home, jobs)
+
+
+def _yaml_scalar(text: str) -> str:
+    """`text` as a one-line YAML string (quoted, so ':' or '#' in it stay text)."""
+    return '"' + " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def prepare_agent(
+    spec: TaskSpec,
+    task: TaskRef,
+    sandbox: Sandbox,
+    context: ToolContext,
+    policy: Policy,
+    toolsets: list[str],
+    limits: EpisodeLimits,
+    *,
+    user_policy: Policy | None = None,
+    model: ModelInfo | None = None,
+) -> AgentState:
+    """Lay out the home and give `context` the services the agent tools use; see the module's docstring.
+
+    `user_policy` plays a simulated user (default: the episode's own policy).
+    """
+    home = AgentHome(sandbox, episode_clock(spec.home))
+    if spec.home is not None:
+        preload(home, spec.home, spec.id)
+    user = make_user(spec.user, user_policy or policy)
+    children = EpisodeChildren(task, policy, sandbox, context, toolsets, limits, model)
+    context.services[AgentHome] = home
+    context.services[ChildRunner] = children
+    if user is not None:
+        context.services[UserChannel] = user
+    if "memory" in toolsets:
+        frozen = snapshot(home)
+        if frozen:
+            context.prompt_notes.append(frozen)
+    return AgentState(home, user, children)
