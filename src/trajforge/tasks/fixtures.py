@@ -20,7 +20,7 @@ def fixture_problems(spec: TaskSpec, fixture_root: Path) -> list[tuple[str, str]
     fixtures = spec.fixtures
     sources = [(f"fixtures.folders.{name}", name) for name in fixtures.folders]
     sources += [(f"fixtures.git.{n}.folder", repo.folder) for n, repo in enumerate(fixtures.git) if repo.folder]
-    sources += [(f"fixtures.sites.{n}.folder", site.folder) for n, site in enumerate(fixtures.sites)]
+    sources += [(f"fixtures.sites.{n}.folder", site.folder) for n, site in enumerate(fixtures.sites) if site.folder]
     problems: list[tuple[str, str]] = []
     contents: dict[str, dict[str, bool]] = {}
     for where, name in sources:
