@@ -12,8 +12,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trajforge.cli.common import fail
-from trajforge.dataset import LayoutError
-from trajforge.dataset.rows.parallel import default_workers
 
 if TYPE_CHECKING:
     from trajforge.viewer import ViewerState
@@ -39,12 +37,16 @@ def view(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the home page in a web browser.")] = False,
 ) -> None:
     """Browse, filter, search and compare traces in a web page (an index is built once and cached)."""
-    from trajforge.viewer import Settings, ViewerState, cache_root, find_sources, is_loopback
+    from trajforge.viewer.guard import is_loopback  # light: refusals come before the dataset imports
 
     if not is_loopback(host) and not token:
         raise fail(f"--host {host} would let other machines read the traces: give --token too (or bind 127.0.0.1)")
     if token is not None and len(token) < 8:
         raise fail("--token must be at least 8 characters")
+    from trajforge.dataset import LayoutError
+    from trajforge.dataset.rows.parallel import default_workers
+    from trajforge.viewer import Settings, ViewerState, cache_root, find_sources
+
     try:
         sources = find_sources(paths)
     except LayoutError as exc:
