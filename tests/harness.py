@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trajforge.agent import EpisodeLimits, run_episode
+from trajforge.agent.context import ContextWindow
 from trajforge.policy import ModelConfig, OpenAIPolicy
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tools import Redactor, ToolContext, build_toolbox
@@ -34,6 +35,7 @@ async def episode_against(
     limits: EpisodeLimits | None = None,
     api_key: str = "",
     timeout: float = 30.0,
+    context: ContextWindow | None = None,
     **model: Any,
 ) -> Episode:
     """One episode against `server` in a fresh sandbox of `backend`, closed afterwards."""
@@ -43,7 +45,8 @@ async def episode_against(
     sandbox = await factory.create()
     try:
         toolbox = build_toolbox(toolsets, ToolContext(sandbox, Redactor([api_key])))
-        return await run_episode(TASK, policy, toolbox, sandbox, limits or EpisodeLimits(max_turns=10))
+        limits = limits or EpisodeLimits(max_turns=10)
+        return await run_episode(TASK, policy, toolbox, sandbox, limits, context=context)
     finally:
         await sandbox.close()
         await policy.close()

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # the runner pulls in the model client (openai): imported whe
 INTERRUPTED = 130
 # What changes the episodes themselves: resuming with other values mixes two kinds of episodes in one config.
 _EPISODE_SETTINGS = ("policy", "model", "temperature", "top_p", "max_tokens", "extra_body", "max_turns",
-                     "wall_seconds", "toolsets", "sandbox", "reasoning_field")  # fmt: skip
+                     "wall_seconds", "toolsets", "sandbox", "reasoning_field", "max_context_tokens", "on_context",
+                     "max_tool_result_tokens", "tokenizer")  # fmt: skip
 
 
 def generate_command(
@@ -75,6 +76,10 @@ def generate_command(
     extra_body: opt.ExtraBody = "",
     request_timeout: opt.RequestTimeout = 600.0,
     reasoning_field: opt.ReasoningField = None,
+    max_context_tokens: opt.MaxContextTokens = None,
+    on_context: opt.OnContext = "end",
+    max_tool_result_tokens: opt.MaxToolResultTokens = None,
+    tokenizer: opt.Tokenizer = None,
     vision_endpoint: Annotated[
         str | None, typer.Option(help="Where browser_vision asks (default: --endpoint).", metavar="URL")
     ] = None,
@@ -162,7 +167,11 @@ def _generate(
     if removed:
         errors.print(f"removed {removed} workspace(s) left behind by runs that no longer exist")
     if settings.model is not None:
-        _preflight(settings)
+        served_context = _preflight(settings)
+        if served_context and settings.episode.max_context_tokens is None:
+            # the server's context window, so an overflowing prompt ends (or compresses) before it is sent
+            episode = settings.episode.model_copy(update={"max_context_tokens": served_context})
+            settings = settings.model_copy(update={"episode": episode})
     _write_manifest(ledger.records_dir, options, settings, errors)
     return _run(chosen, settings, options)
 
@@ -189,7 +198,8 @@ def _chosen_tasks(options: RunOptions) -> list[LoadedTask]:
     return chosen
 
 
-def _preflight(settings: GenerateSettings) -> None:
+def _preflight(settings: GenerateSettings) -> int | None:
+    """Check the endpoints (exit 2 when none serves the model); the context window the servers report."""
     from trajforge.policy import PreflightError, preflight
 
     assert settings.model is not None
@@ -199,6 +209,7 @@ def _preflight(settings: GenerateSettings) -> None:
         raise fail(f"the endpoint is not ready: {exc}") from None
     for warning in report.warnings:
         _stderr().print(f"warning: {warning}")
+    return report.max_model_len
 
 
 def _write_manifest(folder: Path, options: RunOptions, settings: GenerateSettings, errors: Console) -> None:

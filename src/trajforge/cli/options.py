@@ -34,6 +34,23 @@ Temperature = Annotated[float | None, typer.Option(help="Sampling temperature.",
 TopP = Annotated[float | None, typer.Option(help="Nucleus sampling (0-1].", metavar="P")]
 MaxTokens = Annotated[int | None, typer.Option(help="Most tokens per model call.", metavar="N")]
 MaxTurns = Annotated[int | None, typer.Option(help="Most assistant turns (default: the task's).", metavar="N")]
+MaxContextTokens = Annotated[
+    int | None,
+    typer.Option(help="The model's context window (default: the server's max_model_len, when set).", metavar="N"),
+]
+OnContext = Annotated[
+    str,
+    typer.Option(help="A prompt that would exceed the context: end the episode, or compress middle turns.",
+                 metavar="end|compress"),
+]  # fmt: skip
+MaxToolResultTokens = Annotated[
+    int | None, typer.Option(help="Cut longer tool results in the middle, with a marker.", metavar="N")
+]
+Tokenizer = Annotated[
+    str | None,
+    typer.Option(help="Counts prompt tokens: tokenizer.json, its folder or a hub id (default: 4 characters a token).",
+                 metavar="NAME"),
+]  # fmt: skip
 WallSeconds = Annotated[
     float | None, typer.Option(help="Wall-clock limit of an episode (default: the task's).", metavar="S")
 ]

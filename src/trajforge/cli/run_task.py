@@ -47,6 +47,10 @@ def run_task(
     extra_body: opt.ExtraBody = "",
     request_timeout: opt.RequestTimeout = 600.0,
     reasoning_field: opt.ReasoningField = None,
+    max_context_tokens: opt.MaxContextTokens = None,
+    on_context: opt.OnContext = "end",
+    max_tool_result_tokens: opt.MaxToolResultTokens = None,
+    tokenizer: opt.Tokenizer = None,
 ) -> None:
     """Run one episode with real tools in a sandbox and write its record and row into the run folder OUT.
 

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -37,6 +37,14 @@ class EpisodeOverrides(_Strict):
     """Wall-clock limit of each episode."""
     toolsets: tuple[str, ...] | None = None
     """Toolsets offered instead of the task's own."""
+    max_context_tokens: Annotated[int | None, Field(ge=1)] = None
+    """The model's context window; a call whose prompt would exceed it is not sent (see `on_context`)."""
+    on_context: Literal["end", "compress"] = "end"
+    """End the episode with `context_length`, or replace middle turns by a summary and go on."""
+    max_tool_result_tokens: Annotated[int | None, Field(ge=1)] = None
+    """A longer tool result is cut in the middle, with a marker."""
+    tokenizer: str | None = None
+    """Counts prompt tokens the server has not reported (default: four characters a token)."""
 
 
 class GenerateSettings(_Strict):
@@ -107,6 +115,10 @@ class RunOptions(_Strict):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     request_timeout: float = Field(600.0, gt=0)
     reasoning_field: list[str] = Field(default_factory=lambda: list(REASONING_FIELDS))
+    max_context_tokens: int | None = Field(None, ge=1)
+    on_context: Literal["end", "compress"] = "end"
+    max_tool_result_tokens: int | None = Field(None, ge=1)
+    tokenizer: str | None = None
     vision_endpoint: str | None = None
     vision_model: str | None = None
     quiet: bool = False
@@ -207,7 +219,15 @@ class RunOptions(_Strict):
             config=self.config_name(),
             sandbox=SandboxConfig(backend=self.sandbox, keep_workspace=self.keep_workspace),
             model=self.client_config(),
-            episode=EpisodeOverrides(max_turns=self.max_turns, wall_seconds=self.wall_seconds, toolsets=toolsets),
+            episode=EpisodeOverrides(
+                max_turns=self.max_turns,
+                wall_seconds=self.wall_seconds,
+                toolsets=toolsets,
+                max_context_tokens=self.max_context_tokens,
+                on_context=self.on_context,
+                max_tool_result_tokens=self.max_tool_result_tokens,
+                tokenizer=self.tokenizer,
+            ),
             repeat=self.repeat,
             concurrency=self.concurrency or 8 * len(os.sched_getaffinity(0)),
             max_episodes=self.max_episodes,

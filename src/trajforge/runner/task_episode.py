@@ -128,7 +128,7 @@ async def run_task_episode(
                 max_turns=overrides.max_turns or spec.limits.max_turns,
                 wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
             )
-            agent = prepare_agent(spec, ref, box, context, policy, toolsets, limits, model=model)
+            agent = await prepare_agent(spec, ref, box, context, policy, toolsets, limits, model=model)
             window = context_window(overrides, model)
             episode = await run_episode(
                 ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model, user=agent.user,
@@ -153,7 +153,7 @@ async def run_task_episode(
                 episode.run["browser"] = browser_session.stats.as_dict()
             if window is not None:
                 episode.run["context"] = window.record()
-            agent.finish(episode)
+            await agent.finish(episode)
             return TaskEpisode(episode, box.info)
     finally:
         if browser_session is not None:
