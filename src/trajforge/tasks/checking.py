@@ -23,7 +23,8 @@ import shlex
 from pathlib import Path
 
 CHECKLIB = Path(__file__).parent / "checklib" / "trajforge_check.py"
-"""The helper module checks import (standard library only: it runs on the sandbox's own Python)."""
+"""The helper module checks import (standard library only: it runs on the sandbox's own Python); its
+sibling `trajforge_data.py` draws seeded fixture data for set-up commands and checks."""
 HELPER_MODULE = "trajforge_check.py"
 HELPER_COMMAND = "trajforge-check"
 ANSWER_FILE = "answer.txt"
@@ -37,9 +38,9 @@ def episode_seed(episode_id: str) -> int:
 
 def helper_files() -> dict[str, str]:
     """Relative path (under the sandbox's private folder) -> text, for the check helpers."""
-    source = CHECKLIB.read_text(encoding="utf-8")
+    modules = {f"lib/{p.name}": p.read_text(encoding="utf-8") for p in CHECKLIB.parent.glob("trajforge_*.py")}
     command = f'#!/bin/sh\nexec python3 -P "$(dirname "$0")/../lib/{HELPER_MODULE}" "$@"\n'
-    return {f"lib/{HELPER_MODULE}": source, f"bin/{HELPER_COMMAND}": command}
+    return {**modules, f"bin/{HELPER_COMMAND}": command}
 
 
 def fixture_manifest(workspace: Path) -> dict[str, str]:

@@ -5,6 +5,9 @@ the command `trajforge-check` (PATH). Every helper that judges raises
 `CheckFailed` with one line saying what is wrong; the command prints that line
 and exits 1 (0 when everything holds, 2 on bad usage).
 
+Importing the module also appends the working folder (the workspace) to sys.path, after the helpers
+and the standard library, so a check program can import the agent's modules (`from primes import f`).
+
 Python:
     tc.answer()                      the agent's final answer ("" when none)
     tc.seed(), tc.rng()              the episode's seed and a random.Random seeded with it
@@ -42,9 +45,23 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+if os.getcwd() not in sys.path:
+    sys.path.append(os.getcwd())
+
 
 class CheckFailed(Exception):
     """What the check found wrong, in one line."""
+
+
+def _report(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    """An uncaught CheckFailed is one line (and exit 1), not a traceback."""
+    if isinstance(error, CheckFailed):
+        print(f"check failed: {error}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, trace)
+
+
+sys.excepthook = _report
 
 
 def require(condition: object, message: str) -> None:
@@ -253,14 +270,15 @@ def _numbers(text: str) -> list[float]:
     return found
 
 
-def answer_states(*values: object, text: str | None = None) -> None:
-    """Each value appears in the answer: numbers as a number in it (to 1e-6), strings case-insensitively."""
+def answer_states(*values: object, text: str | None = None, tolerance: float = 1e-6) -> None:
+    """Each value appears in the answer: numbers as a number in it (within `tolerance`, so a rounded
+    figure counts), strings case-insensitively."""
     said = answer() if text is None else text
     require(said.strip(), "the final answer is empty")
     numbers = _numbers(said)
     for value in values:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            found = any(math.isclose(n, float(value), rel_tol=1e-6, abs_tol=1e-6) for n in numbers)
+            found = any(math.isclose(n, float(value), rel_tol=1e-9, abs_tol=tolerance) for n in numbers)
             require(found, f"the answer does not state {value}")
         else:
             require(str(value).lower() in said.lower(), f"the answer does not mention {value!r}")
