@@ -51,9 +51,9 @@ def test_memory_errors_are_results_listing_the_entries() -> None:
 
 def test_memory_snapshot_is_frozen_at_the_start_of_the_episode() -> None:
     with kit() as k:
-        assert snapshot(k.home) is None
+        assert k.runner.run(snapshot(k.home)) is None
         k.call("memory", action="add", content="Uses pnpm")
-        frozen = snapshot(k.home)
+        frozen = k.runner.run(snapshot(k.home))
         assert frozen is not None and "MEMORY (your personal notes)" in frozen and "Uses pnpm" in frozen
 
 
@@ -147,11 +147,11 @@ def test_skill_view_errors() -> None:
 
 
 def _sessions(k: object, count: int = 3) -> None:
-    home = k.home  # type: ignore[attr-defined]
+    store = k.runner.run(k.home.sessions())  # type: ignore[attr-defined]
     topics = ["flaky CI on the build runner", "postgres upgrade to version 16", "renaming the lighthouse project"]
     for n in range(count):
         topic = topics[n % len(topics)]
-        home.sessions.add_session(
+        store.add_session(
             f"s-{n}", f"Talk {n}: {topic}", f"2026-02-{n % 27 + 1:02d}T10:00:00Z",
             [StoredMessage("user", f"Help with {topic}"), StoredMessage("assistant", f"We decided on {topic} fix {n}"),
              StoredMessage("tool", "output", "terminal")],

@@ -41,7 +41,7 @@ class AgentState:
     user: EpisodeUser | None
     children: EpisodeChildren
 
-    def finish(self, episode: Episode) -> None:
+    async def finish(self, episode: Episode) -> None:
         """Store the episode as a session of the home; record the clock and the children's records."""
         messages = [
             StoredMessage(m.role, m.content or "", m.name if m.role == "tool" else None)
@@ -49,7 +49,7 @@ class AgentState:
             if m.role in ("user", "assistant", "tool") and (m.content or "").strip()
         ]
         title = " ".join(episode.task.prompt.split())[:80]
-        self.home.sessions.add_session(episode.id, title, iso(self.home.clock), messages)
+        (await self.home.sessions()).add_session(episode.id, title, iso(self.home.clock), messages)
         episode.run["clock"] = iso(self.home.clock)
         if self.children.records:
             episode.run["children"] = dict(self.children.records)
@@ -74,23 +74,24 @@ def make_user(spec: UserSpec | None, policy: Policy | None) -> EpisodeUser | Non
     return ScriptedUser(spec.replies, spec.follow_ups)
 
 
-def preload(home: AgentHome, spec: AgentHomeSpec, task_id: str) -> None:
+async def preload(home: AgentHome, spec: AgentHomeSpec, task_id: str) -> None:
     """Write the home's starting state; EnvironmentSetupError naming the field when it cannot."""
     for target, entries in (("memory", spec.memory), ("user", spec.user)):
         if entries:
-            save_memory(home, target, [entry.strip() for entry in entries])
+            await save_memory(home, target, [entry.strip() for entry in entries])
     for skill in spec.skills:
         folder = "/".join([layout.SKILLS_DIR, *([skill.category] if skill.category else []), skill.name])
         front = f"---\nname: {skill.name}\ndescription: {_yaml_scalar(skill.description)}\n---\n\n"
-        home.write_text(f"{folder}/SKILL.md", front + skill.body.rstrip() + "\n")
+        await home.write_text(f"{folder}/SKILL.md", front + skill.body.rstrip() + "\n")
         for path, text in skill.files.items():
-            home.write_text(f"{folder}/{path}", text)
+            await home.write_text(f"{folder}/{path}", text)
     for number, session in enumerate(spec.sessions, 1):
         messages = [StoredMessage(m.role, m.content) for m in session.messages]
-        home.sessions.add_session(session.id or f"s-{number}", session.title, iso(utc(session.started_at)), messages,
-                                  session.source)  # fmt: skip
+        store = await home.sessions()
+        started = iso(utc(session.started_at))
+        store.add_session(session.id or f"s-{number}", session.title, started, messages, session.source)
     if spec.todos:
-        write_list(home, [todo.model_dump() for todo in spec.todos])
+        await write_list(home, [todo.model_dump() for todo in spec.todos])
     jobs: list[dict[str, Any]] = []
     for number, job in enumerate(spec.jobs):
         try:
@@ -101,7 +102,7 @@ def preload(home: AgentHome, spec: AgentHomeSpec, task_id: str) -> None:
             made.update(state="paused", next_run_at=None)
         jobs.append(made)
     if jobs:
-        write_jobs(home, jobs)
+        await write_jobs(home, jobs)
 
 
 def _yaml_scalar(text: str) -> str:
@@ -109,7 +110,7 @@ def _yaml_scalar(text: str) -> str:
     return '"' + " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def prepare_agent(
+async def prepare_agent(
     spec: TaskSpec,
     task: TaskRef,
     sandbox: Sandbox,
@@ -127,7 +128,7 @@ def prepare_agent(
     """
     home = AgentHome(sandbox, episode_clock(spec.home))
     if spec.home is not None:
-        preload(home, spec.home, spec.id)
+        await preload(home, spec.home, spec.id)
     user = make_user(spec.user, user_policy or policy)
     children = EpisodeChildren(task, policy, sandbox, context, toolsets, limits, model)
     context.services[AgentHome] = home
@@ -135,7 +136,7 @@ def prepare_agent(
     if user is not None:
         context.services[UserChannel] = user
     if "memory" in toolsets:
-        frozen = snapshot(home)
+        frozen = await snapshot(home)
         if frozen:
             context.prompt_notes.append(frozen)
     return AgentState(home, user, children)

@@ -24,15 +24,15 @@ OUTPUT_CHARS = 4000
 MAX_JOBS = 100
 
 
-def read_jobs(home: AgentHome) -> list[dict[str, Any]]:
+async def read_jobs(home: AgentHome) -> list[dict[str, Any]]:
     """The stored jobs."""
-    text = home.read_text(layout.JOBS_FILE)
+    text = await home.read_text(layout.JOBS_FILE)
     return list(json.loads(text).get("jobs", [])) if text else []
 
 
-def write_jobs(home: AgentHome, jobs: list[dict[str, Any]]) -> None:
+async def write_jobs(home: AgentHome, jobs: list[dict[str, Any]]) -> None:
     """Store the jobs."""
-    home.write_text(layout.JOBS_FILE, dumps({"jobs": jobs}) + "\n")
+    await home.write_text(layout.JOBS_FILE, dumps({"jobs": jobs}) + "\n")
 
 
 def new_job(home: AgentHome, jobs: list[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +151,7 @@ async def cronjob(
         repeat: How many times to run (default: forever; a one-shot runs once).
     """
     home = ctx.service(AgentHome)
-    jobs = read_jobs(home)
+    jobs = await read_jobs(home)
     fields = {"name": name.strip(), "prompt": prompt.strip(), "schedule": schedule, "script": script.strip(),
               "repeat": repeat}  # fmt: skip
     if action == "list":
@@ -161,13 +161,13 @@ async def cronjob(
             raise ToolError(f"at most {MAX_JOBS} jobs; remove some first")
         job = new_job(home, jobs, fields)
         jobs.append(job)
-        write_jobs(home, jobs)
+        await write_jobs(home, jobs)
         return dumps({"success": True, "job": _public(job), "message": f"Job '{job['id']}' created."})
     job = _find(jobs, job_id)
     extra: dict[str, Any] = {}
     if action == "remove":
         jobs.remove(job)
-        write_jobs(home, jobs)
+        await write_jobs(home, jobs)
         return dumps({"success": True, "message": f"Job '{job_id}' removed.", "removed": _public(job)})
     if action == "update":
         _update(home, job, fields)
@@ -180,5 +180,5 @@ async def cronjob(
         job["next_run_at"] = _schedule(job["schedule"], home.now()).next_after(home.now())
     else:
         extra["run"] = await _run_now(ctx, home, job)
-    write_jobs(home, jobs)
+    await write_jobs(home, jobs)
     return dumps({"success": True, "job": _public(job), **extra})

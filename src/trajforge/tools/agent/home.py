@@ -4,20 +4,17 @@ It lives in the sandbox's HOME (`~/.agent`), beside the workspace, so `find .` o
 the workspace never meet it, and nothing of it is shared between episodes: each sandbox has its
 own HOME. Its layout is `home_helper`'s (which checks read too).
 
-All file access goes through `read_text`/`write_text`/`remove`/`list_files`, one seam to move onto
-the sandbox's own file API; the sessions database is SQLite on the home's host path.
+All file access goes through `read_text`/`write_text`/`remove`/`list_files`, on the sandbox's file
+API (agent paths under `~/.agent`); the sessions database is SQLite on the home's host path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from trajforge.sandbox import Sandbox
+from trajforge.sandbox import ListRequest, ReadRequest, RemoveRequest, Sandbox, WriteRequest
 from trajforge.tools.agent import home_helper as layout
 from trajforge.tools.agent.sessions_db import SessionStore
 from trajforge.tools.registry import ToolError
@@ -65,81 +62,54 @@ class AgentHome:
         """The home as delegated child `number` sees it: shared, with a todo list of its own."""
         return AgentHome(self.sandbox, self.clock, f"todo-child-{number}.json", self._sessions)
 
-    # The file seam: every read and write of the home's files goes through these.
+    # The file seam: every read and write of the home's files goes through these, on the sandbox's file API.
 
-    def _host(self, relative: str) -> Path:
-        path = (self.root / relative).resolve()
-        root = self.root.resolve()
-        if path != root and root not in path.parents:
+    def _path(self, relative: str) -> str:
+        parts = PurePosixPath(relative).parts
+        if PurePosixPath(relative).is_absolute() or ".." in parts:
             raise ToolError(f"{relative}: outside the agent home")
-        return path
+        return f"~/{layout.HOME_DIR}/{relative}".rstrip("/")
 
-    def read_text(self, relative: str) -> str | None:
+    async def read_text(self, relative: str) -> str | None:
         """A home file's text, or None when it does not exist."""
-        path = self._host(relative)
-        if not path.is_file():
+        try:
+            content = await self.sandbox.read_file(ReadRequest(self._path(relative), max_bytes=MAX_HOME_FILE_BYTES * 4))
+        except FileNotFoundError:
             return None
-        if path.stat().st_size > MAX_HOME_FILE_BYTES * 4:
+        if content.truncated:
             raise ToolError(f"{relative} is larger than {MAX_HOME_FILE_BYTES * 4} bytes")
-        return path.read_text(encoding="utf-8", errors="replace")
+        return content.text()
 
-    def write_text(self, relative: str, text: str) -> None:
-        """Write a home file whole (a temporary file renamed over it), owned by the sandbox's user."""
+    async def write_text(self, relative: str, text: str) -> None:
+        """Write a home file whole (folders made as needed), owned by the sandbox's user."""
         data = text.encode("utf-8")
         if len(data) > MAX_HOME_FILE_BYTES:
             raise ToolError(f"{relative}: {len(data)} bytes is over the {MAX_HOME_FILE_BYTES}-byte limit")
-        path = self._host(relative)
-        self._make_parents(path)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        self.sandbox.adopt(path)
+        await self.sandbox.write_file(WriteRequest(self._path(relative), data))
 
-    def _make_parents(self, path: Path) -> None:
-        for folder in reversed(path.parents):
-            if folder == self.root.parent or self.root.parent not in folder.parents:
-                continue
-            if not folder.exists():
-                folder.mkdir()
-                self.sandbox.adopt(folder)
-
-    def remove(self, relative: str) -> bool:
+    async def remove(self, relative: str) -> bool:
         """Remove a home file or folder (with what it holds); whether there was one."""
-        path = self._host(relative)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-            return True
-        if path.exists() or path.is_symlink():
-            path.unlink()
-            return True
-        return False
+        path = self._path(relative)
+        if not await self.sandbox.exists(path):
+            return False
+        await self.sandbox.remove(RemoveRequest(path, recursive=True, missing_ok=True))
+        return True
 
-    def list_files(self, relative: str) -> list[str]:
-        """Files under a home folder, relative to it, in name order (links not followed)."""
-        base = self._host(relative)
-        if not base.is_dir():
+    async def list_files(self, relative: str) -> list[str]:
+        """Regular files under a home folder, relative to it, in path order (links not followed)."""
+        path = self._path(relative)
+        if not await self.sandbox.exists(path):
             return []
-        found = []
-        for folder, dirs, files in os.walk(base):
-            dirs.sort()
-            found += [str((Path(folder) / name).relative_to(base)) for name in sorted(files)]
+        listing = await self.sandbox.list_files(ListRequest(path, recursive=True))
+        base = PurePosixPath(listing.path)  # the folder as the sandbox names the entries
+        found = [str(PurePosixPath(e.path).relative_to(base)) for e in listing.entries if e.kind == "file"]
         return found
 
-    def exists(self, relative: str) -> bool:
-        """Whether a home file or folder exists."""
-        return self._host(relative).exists()
-
-    @property
-    def sessions(self) -> SessionStore:
-        """The sessions database (made on first use)."""
+    async def sessions(self) -> SessionStore:
+        """The sessions database (made on first use; SQLite works on the home's host path)."""
         if self._sessions is None:
+            await self.sandbox.make_dirs(f"~/{layout.HOME_DIR}")
             path = self.root / layout.SESSIONS_DB
-            self._make_parents(path)
             self._sessions = SessionStore(path)
             self.sandbox.adopt(path)
         return self._sessions

@@ -20,9 +20,9 @@ LIMITS = {"memory": 2200, "user": 1375}
 PREVIEW_CHARS = 80
 
 
-def entries(home: AgentHome, target: str) -> list[str]:
+async def entries(home: AgentHome, target: str) -> list[str]:
     """The live entries of a store."""
-    text = home.read_text(layout.MEMORY_FILES[target])
+    text = await home.read_text(layout.MEMORY_FILES[target])
     return layout.parse_entries(text) if text else []
 
 
@@ -37,16 +37,16 @@ def usage(target: str, items: list[str]) -> str:
     return f"{min(100, current * 100 // limit)}% — {current:,}/{limit:,} chars"
 
 
-def save(home: AgentHome, target: str, items: list[str]) -> None:
+async def save(home: AgentHome, target: str, items: list[str]) -> None:
     """Write a store's entries."""
-    home.write_text(layout.MEMORY_FILES[target], layout.ENTRY_DELIMITER.join(items) + ("\n" if items else ""))
+    await home.write_text(layout.MEMORY_FILES[target], layout.ENTRY_DELIMITER.join(items) + ("\n" if items else ""))
 
 
-def snapshot(home: AgentHome) -> str | None:
+async def snapshot(home: AgentHome) -> str | None:
     """The stores as the system prompt shows them, taken once at the episode's start; None when empty."""
     blocks = []
     for target, title in (("memory", "MEMORY (your personal notes)"), ("user", "USER PROFILE (who the user is)")):
-        items = entries(home, target)
+        items = await entries(home, target)
         if items:
             rule = "═" * 46
             body = layout.ENTRY_DELIMITER.join(items)
@@ -115,7 +115,7 @@ async def memory(
         old_text: A short substring that identifies exactly one existing entry (replace, remove).
     """
     home = ctx.service(AgentHome)
-    items = entries(home, target)
+    items = await entries(home, target)
     content, old_text = content.strip(), old_text.strip()
     if action == "add":
         if not content:
@@ -137,5 +137,5 @@ async def memory(
     else:
         del items[_match(items, old_text, target)]
         message = "Entry removed."
-    save(home, target, items)
+    await save(home, target, items)
     return _done(target, items, message)

@@ -115,7 +115,7 @@ async def session_search(
         role_filter: Only messages of this role.
         sort: Order of search hits: best match first, or by the session's date.
     """
-    store = ctx.service(AgentHome).sessions
+    store = await ctx.service(AgentHome).sessions()
     result = await asyncio.to_thread(
         _run, store, query, limit, session_id, around_message_id, window, role_filter, sort
     )

@@ -24,18 +24,18 @@ MAX_DESCRIPTION = 1024
 MAX_SKILL_CHARS = 100_000
 
 
-def _folders(home: AgentHome) -> dict[str, str]:
+async def _folders(home: AgentHome) -> dict[str, str]:
     """Skill name -> its folder relative to the home."""
     found: dict[str, str] = {}
-    for path in home.list_files(layout.SKILLS_DIR):
+    for path in await home.list_files(layout.SKILLS_DIR):
         parts = path.split("/")
         if parts[-1] == "SKILL.md" and len(parts) in (2, 3):
             found.setdefault(parts[-2], posixpath.join(layout.SKILLS_DIR, *parts[:-1]))
     return found
 
 
-def _folder(home: AgentHome, name: str) -> str:
-    folder = _folders(home).get(name)
+async def _folder(home: AgentHome, name: str) -> str:
+    folder = (await _folders(home)).get(name)
     if folder is None:
         raise ToolError(f"Skill '{name}' not found. Use skills_list() to see available skills.", success=False)
     return folder
@@ -109,8 +109,8 @@ async def skills_list(ctx: ToolContext, category: str = "") -> str:
     """
     home = ctx.service(AgentHome)
     listed = []
-    for name, folder in sorted(_folders(home).items()):
-        meta = layout.front_matter(home.read_text(f"{folder}/SKILL.md") or "")
+    for name, folder in sorted((await _folders(home)).items()):
+        meta = layout.front_matter(await home.read_text(f"{folder}/SKILL.md") or "")
         parts = folder.split("/")
         skill_category = parts[1] if len(parts) == 3 else None
         if category and skill_category != category:
@@ -132,15 +132,15 @@ async def skill_view(ctx: ToolContext, name: str, file_path: str = "") -> str:
         file_path: A supporting file of the skill, such as references/api.md; leave out for SKILL.md.
     """
     home = ctx.service(AgentHome)
-    folder = _folder(home, name)
-    files = [f for f in home.list_files(folder) if f != "SKILL.md"]
+    folder = await _folder(home, name)
+    files = [f for f in await home.list_files(folder) if f != "SKILL.md"]
     if file_path and posixpath.normpath(file_path) != "SKILL.md":
         relative = check_file_path(file_path)
-        text = home.read_text(f"{folder}/{relative}")
+        text = await home.read_text(f"{folder}/{relative}")
         if text is None:
             raise ToolError(f"Skill '{name}' has no file '{file_path}'.", success=False, available_files=files)
         return dumps({"success": True, "name": name, "file": relative, "content": text})
-    text = home.read_text(f"{folder}/SKILL.md") or ""
+    text = await home.read_text(f"{folder}/SKILL.md") or ""
     meta = layout.front_matter(text)
     return dumps(
         {
@@ -188,23 +188,23 @@ async def skill_manage(
     home = ctx.service(AgentHome)
     check_name(name)
     if action == "create":
-        return _create(home, name, content, category)
-    folder = _folder(home, name)
+        return await _create(home, name, content, category)
+    folder = await _folder(home, name)
     if action == "edit":
         check_skill_md(content)
-        home.write_text(f"{folder}/SKILL.md", content)
+        await home.write_text(f"{folder}/SKILL.md", content)
         return _ok(f"Skill '{name}' updated.", name, home, folder)
     if action == "patch":
-        return _patch(home, name, folder, file_path, old_string, new_string, replace_all)
+        return await _patch(home, name, folder, file_path, old_string, new_string, replace_all)
     if action == "delete":
-        home.remove(folder)
+        await home.remove(folder)
         return dumps({"success": True, "message": f"Skill '{name}' deleted."})
     relative = check_file_path(file_path)
     if action == "write_file":
-        home.write_text(f"{folder}/{relative}", file_content)
+        await home.write_text(f"{folder}/{relative}", file_content)
         return _ok(f"File '{relative}' written to skill '{name}'.", name, home, folder)
-    if not home.remove(f"{folder}/{relative}"):
-        files = [f for f in home.list_files(folder) if f != "SKILL.md"]
+    if not await home.remove(f"{folder}/{relative}"):
+        files = [f for f in await home.list_files(folder) if f != "SKILL.md"]
         raise ToolError(f"File '{relative}' not found in skill '{name}'.", success=False, available_files=files)
     return _ok(f"File '{relative}' removed from skill '{name}'.", name, home, folder)
 
@@ -213,27 +213,27 @@ def _ok(message: str, name: str, home: AgentHome, folder: str) -> str:
     return dumps({"success": True, "message": message, "name": name, "path": f"{home.visible_root}/{folder}"})
 
 
-def _create(home: AgentHome, name: str, content: str, category: str) -> str:
+async def _create(home: AgentHome, name: str, content: str, category: str) -> str:
     if category:
         check_name(category, "category")
     meta = check_skill_md(content)
     if str(meta.get("name")) != name:
         raise ToolError(f"The front matter's name '{meta.get('name')}' differs from name '{name}'.", success=False)
-    existing = _folders(home).get(name)
+    existing = (await _folders(home)).get(name)
     if existing:
         raise ToolError(f"A skill named '{name}' already exists at {home.visible_root}/{existing}.", success=False)
     folder = posixpath.join(layout.SKILLS_DIR, *([category] if category else []), name)
-    home.write_text(f"{folder}/SKILL.md", content)
+    await home.write_text(f"{folder}/SKILL.md", content)
     return _ok(f"Skill '{name}' created.", name, home, folder)
 
 
-def _patch(home: AgentHome, name: str, folder: str, file_path: str, old: str, new: str, replace_all: bool) -> str:
+async def _patch(home: AgentHome, name: str, folder: str, file_path: str, old: str, new: str, replace_all: bool) -> str:
     relative = (
         "SKILL.md" if not file_path or posixpath.normpath(file_path) == "SKILL.md" else check_file_path(file_path)
     )
     if not old:
         raise ToolError("old_string is required for 'patch'.", success=False)
-    text = home.read_text(f"{folder}/{relative}")
+    text = await home.read_text(f"{folder}/{relative}")
     if text is None:
         raise ToolError(f"File '{relative}' not found in skill '{name}'.", success=False)
     count = text.count(old)
@@ -247,6 +247,6 @@ def _patch(home: AgentHome, name: str, folder: str, file_path: str, old: str, ne
     patched = text.replace(old, new) if replace_all else text.replace(old, new, 1)
     if relative == "SKILL.md":
         check_skill_md(patched)
-    home.write_text(f"{folder}/{relative}", patched)
+    await home.write_text(f"{folder}/{relative}", patched)
     return dumps({"success": True, "message": f"Patched {relative} of skill '{name}' ({count if replace_all else 1} "
                                               "replacement(s)).", "name": name})  # fmt: skip

@@ -15,17 +15,17 @@ MAX_ITEMS = 256
 MAX_CONTENT_CHARS = 4000
 
 
-def read_list(home: AgentHome) -> list[dict[str, str]]:
+async def read_list(home: AgentHome) -> list[dict[str, str]]:
     """The current list, in order."""
-    text = home.read_text(home.todo_file)
+    text = await home.read_text(home.todo_file)
     if not text:
         return []
     return [dict(item) for item in json.loads(text).get("todos", [])]
 
 
-def write_list(home: AgentHome, items: list[dict[str, str]]) -> None:
+async def write_list(home: AgentHome, items: list[dict[str, str]]) -> None:
     """Store the list."""
-    home.write_text(home.todo_file, dumps({"todos": items}) + "\n")
+    await home.write_text(home.todo_file, dumps({"todos": items}) + "\n")
 
 
 def _item(raw: Any, position: int) -> dict[str, str]:
@@ -96,10 +96,10 @@ async def todo(ctx: ToolContext, todos: list[dict[str, Any]] | None = None, merg
         merge: Update items by id and append new ones, instead of replacing the list.
     """
     home = ctx.service(AgentHome)
-    items = read_list(home)
+    items = await read_list(home)
     if todos is not None:
         items = _merged(items, todos) if merge else _replaced(todos)
         if len(items) > MAX_ITEMS:
             raise ToolError(f"the list would hold {len(items)} items; at most {MAX_ITEMS}")
-        write_list(home, items)
+        await write_list(home, items)
     return dumps({"todos": items, "summary": summary(items)})
