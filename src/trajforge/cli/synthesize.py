@@ -85,8 +85,8 @@ def synthesize_command(
     quiet: Annotated[bool, typer.Option(help="A line per event instead of the progress bar.")] = False,
 ) -> None:
     """Write N new tasks with a model: validated, deduplicated, probed in a sandbox, optionally calibrated."""
-    from trajforge.runner.synthesis import Band, SynthesisSettings
     from trajforge.sandbox import SandboxConfig
+    from trajforge.tasks.synthesis import Band
 
     if out.is_dir():
         raise fail(f"--out {out} is a folder; give the YAML file to write, e.g. {out / 'tasks.yaml'}")
@@ -99,14 +99,17 @@ def synthesize_command(
     if calibration_model or calibration_endpoint:
         calibration = replace(config, endpoint=calibration_endpoint or config.endpoint, more_endpoints=(),
                               model=calibration_model or config.model)  # fmt: skip
+    allowed = _allowed(category, subcategory)
+    _check_inputs(distribution, allowed, environments or [])
+    from trajforge.runner.synthesis import SynthesisSettings  # here: after the usage checks, which must be quick
+
     settings = SynthesisSettings(
-        out=out, model=config, total=n, allowed=_allowed(category, subcategory), distribution=distribution,
+        out=out, model=config, total=n, allowed=allowed, distribution=distribution,
         cap=cap, seed_sources=list(seed_tasks or ["builtin"]), environments=list(environments or []),
         per_request=per_request, concurrency=concurrency, max_requests=max_requests, probe=probe,
         calibrate=calibrate, calibration_model=calibration, band=band, evolve=evolve, near_duplicate=near_duplicate,
         sandbox=SandboxConfig(backend=opt.sandbox_backend(sandbox)), seed=seed,
     )  # fmt: skip
-    _check_inputs(settings)
     _preflight(settings)
     code = _run(settings, quiet=quiet)
     if code:
@@ -149,13 +152,13 @@ def _allowed(categories: list[str] | None, subcategories: list[str] | None) -> l
     return pairs
 
 
-def _check_inputs(settings: SynthesisSettings) -> None:
+def _check_inputs(distribution: str, allowed: list[tuple[str, str]], environments: list[Path]) -> None:
     """The distribution file and the environment folders are usable, or a one-line error."""
     from trajforge.tasks.synthesis import DistributionError, UnusableEnvironment, user_environment, weights
 
     try:
-        weights(settings.distribution, settings.allowed)
-        for path in settings.environments:
+        weights(distribution, allowed)
+        for path in environments:
             user_environment(path)
     except (DistributionError, UnusableEnvironment) as exc:
         raise fail(str(exc)) from None

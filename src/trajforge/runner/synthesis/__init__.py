@@ -6,9 +6,9 @@ which may import only `trace`; these need the model client, the sandbox and
 the runner, so they live in the runner's room.
 """
 
-from trajforge.runner.synthesis.calibrate import Band, calibrate
+from trajforge.runner.synthesis.calibrate import calibrate
 from trajforge.runner.synthesis.pipeline import Synthesis, SynthesisEvent, synthesize
 from trajforge.runner.synthesis.probe import probe
 from trajforge.runner.synthesis.settings import SynthesisSettings
 
-__all__ = ["Band", "Synthesis", "SynthesisEvent", "SynthesisSettings", "calibrate", "probe", "synthesize"]
+__all__ = ["Synthesis", "SynthesisEvent", "SynthesisSettings", "calibrate", "probe", "synthesize"]

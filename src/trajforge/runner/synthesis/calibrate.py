@@ -8,7 +8,6 @@ timeouts) say nothing about the task and are left out of the rate.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from trajforge.agent.environment import EnvironmentSetupError
 from trajforge.policy import Policy
@@ -16,30 +15,8 @@ from trajforge.runner.task_episode import run_task_episode
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask
 from trajforge.tasks.spec import Calibration
-from trajforge.tasks.synthesis.outcomes import Reason, Rejected
+from trajforge.tasks.synthesis.outcomes import Band, Reason, Rejected
 from trajforge.trace import ModelInfo, Outcome
-
-
-@dataclass(frozen=True)
-class Band:
-    """The pass rates a kept task may have, both ends included."""
-
-    low: float = 0.1
-    high: float = 0.9
-
-    @classmethod
-    def parse(cls, text: str) -> Band:
-        """`0.1-0.9` as a Band; ValueError with one line otherwise."""
-        low, sep, high = text.partition("-")
-        try:
-            band = cls(float(low), float(high)) if sep else None
-        except ValueError:
-            band = None
-        if band is None or not 0 <= band.low <= band.high <= 1:
-            raise ValueError(
-                f"--keep-pass-rate must be LOW-HIGH with 0 <= LOW <= HIGH <= 1, like 0.1-0.9, not {text!r}"
-            )
-        return band
 
 
 async def calibrate(

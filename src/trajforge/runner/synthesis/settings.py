@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trajforge.policy import ModelConfig
-from trajforge.runner.synthesis.calibrate import Band
 from trajforge.sandbox import SandboxConfig
+from trajforge.tasks.synthesis.outcomes import Band
 
 Key = tuple[str, str]
 

@@ -10,15 +10,41 @@ from trajforge.tasks.synthesis.environments import INLINE, Environment, Unusable
 from trajforge.tasks.synthesis.guide import Entry, all_entries, entry
 from trajforge.tasks.synthesis.heuristics import HEURISTICS, screen
 from trajforge.tasks.synthesis.novelty import PromptIndex
-from trajforge.tasks.synthesis.outcomes import Reason, Rejected
+from trajforge.tasks.synthesis.outcomes import Band, Reason, Rejected
 from trajforge.tasks.synthesis.prompting import evolve_messages, request_messages
 from trajforge.tasks.synthesis.report import SynthesisReport
 from trajforge.tasks.synthesis.store import NotOurFile, TaskFile, report_path, side_folder
 
 __all__ = [
-    "DO_NOTHING", "HEURISTICS", "INLINE", "REFERENCE_COUNTS", "Candidate", "DistributionError", "Entry",
-    "Environment", "NotOurFile", "PromptIndex", "Quotas", "Reason", "Rejected", "SynthesisReport", "TaskFile",
-    "UnusableEnvironment", "all_entries", "apportion", "describe", "entry", "evolve_messages", "extract_entries",
-    "read_candidate", "report_path", "request_messages", "screen", "side_folder", "unique_id", "user_environment",
+    "DO_NOTHING",
+    "HEURISTICS",
+    "INLINE",
+    "REFERENCE_COUNTS",
+    "Band",
+    "Candidate",
+    "DistributionError",
+    "Entry",
+    "Environment",
+    "NotOurFile",
+    "PromptIndex",
+    "Quotas",
+    "Reason",
+    "Rejected",
+    "SynthesisReport",
+    "TaskFile",
+    "UnusableEnvironment",
+    "all_entries",
+    "apportion",
+    "describe",
+    "entry",
+    "evolve_messages",
+    "extract_entries",
+    "read_candidate",
+    "report_path",
+    "request_messages",
+    "screen",
+    "side_folder",
+    "unique_id",
+    "user_environment",
     "weights",
 ]  # fmt: skip

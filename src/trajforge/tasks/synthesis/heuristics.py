@@ -22,6 +22,8 @@ _ENVIRONMENT_WORD = re.compile(
     r"session|browser|page|site|installed|running|process|disk|port|environment)s?\b)",
     re.I,
 )
+_WORKSPACE_TOOLSETS = frozenset({"terminal", "file", "code", "browser"})
+"""Toolsets that act on the workspace or a site; the others act on the agent's own state (memory, jobs...)."""
 _KNOWLEDGE_OPENING = re.compile(r"^\s*(what|why|who|when|explain|describe|define|how does|how do|compare)\b", re.I)
 
 
@@ -37,6 +39,8 @@ def _no_tools(spec: TaskSpec) -> str | None:
         return None  # a question answered from knowledge is what the category asks for
     if not spec.toolsets:
         return "no_toolsets (the task offers no tool, outside Conversational)"
+    if set(spec.toolsets) - _WORKSPACE_TOOLSETS:
+        return None  # memory, todo, cron...: the agent's own state is what the task acts on
     fixtures = spec.fixtures
     has_environment = bool(fixtures.files or fixtures.folders or fixtures.git or fixtures.sites or fixtures.setup)
     mentions = bool(_ENVIRONMENT_WORD.search(spec.prompt))

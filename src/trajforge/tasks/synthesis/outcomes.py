@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -38,3 +39,25 @@ class Rejected(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+
+
+@dataclass(frozen=True)
+class Band:
+    """The pass rates a kept task may have, both ends included."""
+
+    low: float = 0.1
+    high: float = 0.9
+
+    @classmethod
+    def parse(cls, text: str) -> Band:
+        """`0.1-0.9` as a Band; ValueError with one line otherwise."""
+        low, sep, high = text.partition("-")
+        try:
+            band = cls(float(low), float(high)) if sep else None
+        except ValueError:
+            band = None
+        if band is None or not 0 <= band.low <= band.high <= 1:
+            raise ValueError(
+                f"--keep-pass-rate must be LOW-HIGH with 0 <= LOW <= HIGH <= 1, like 0.1-0.9, not {text!r}"
+            )
+        return band
