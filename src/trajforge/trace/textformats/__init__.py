@@ -126,6 +126,8 @@ def _tag_collision(form: Format, content: str | None, calls: list[TextCall]) -> 
                 return f"tool call {call.name!r} contains {tag}"
     if form.name == "llama3_json" and content and "{" in content and calls:
         return "the content contains '{' (Llama's parser reads every '{' as a call)"
+    if form.name == "pythonic" and content and content.lstrip().startswith("["):
+        return "the content starts with '[' (read as a call list)"
     return None
 
 

@@ -12,8 +12,6 @@ kept as text.
 
 from __future__ import annotations
 
-import re
-
 from trajforge.trace.textformats.model import Extracted, TextCall
 from trajforge.trace.textformats.scan import regions
 from trajforge.trace.textformats.values import Tools, glm_text, glm_value, head, is_string, properties, tool_names
@@ -21,8 +19,6 @@ from trajforge.trace.textformats.values import Tools, glm_text, glm_value, head,
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
 KEY_OPEN, KEY_CLOSE, VALUE_OPEN, VALUE_CLOSE = "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"
 TAGS = (OPEN, CLOSE, KEY_OPEN, KEY_CLOSE, VALUE_OPEN, VALUE_CLOSE)
-_PAIR45 = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)</arg_value>", re.S)
-_PAIR47 = re.compile(r"<arg_key>(.*?)</arg_key>(?:\\n|\s)*<arg_value>(.*?)</arg_value>", re.S)
 
 
 def extract(text: str, tools: Tools, *, newline_after_name: bool) -> Extracted:
@@ -58,16 +54,45 @@ def _read(inner: str, tools: Tools, newline_after_name: bool) -> tuple[TextCall 
     if not name or "<" in name or "\n" in name:
         return None, f"no tool name in {head(inner)}"
     props = properties(tools, name)
-    pattern = _PAIR45 if newline_after_name else _PAIR47
     arguments = {}
-    pairs = pattern.findall(body)
+    pairs, unpaired = _pairs(body, allow_escaped_newline=not newline_after_name)
     for key, value in pairs:
         key = key.strip()
         arguments[key] = glm_value(value, is_string(props, key))
     problem = ""
-    if body.count(KEY_OPEN) != len(pairs):
+    if unpaired:
         problem = f"tool call {name!r}: an {KEY_OPEN} without its {VALUE_OPEN}...{VALUE_CLOSE} was left out"
     return TextCall(name, arguments), problem
+
+
+def _pairs(body: str, *, allow_escaped_newline: bool) -> tuple[list[tuple[str, str]], bool]:
+    """(key, value) pairs in order, and whether a key went without a value.
+
+    A linear scan with vLLM's rules (`<arg_key>K</arg_key>`, whitespace, `<arg_value>V</arg_value>`;
+    GLM-4.7 also lets `\\n` written out stand between them); its regex, rescanning to the
+    end for every key of an unclosed value, took minutes on a long cut-off call.
+    """
+    pairs: list[tuple[str, str]] = []
+    pos, unpaired = 0, False
+    while (start := body.find(KEY_OPEN, pos)) != -1:
+        key_end = body.find(KEY_CLOSE, start)
+        if key_end == -1:
+            return pairs, True
+        gap = key_end + len(KEY_CLOSE)
+        value_at = body.find(VALUE_OPEN, gap)
+        between = body[gap:value_at] if value_at != -1 else ""
+        if allow_escaped_newline:
+            between = between.replace("\\n", "")
+        if value_at == -1 or between.strip():
+            unpaired, pos = True, gap
+            continue
+        value_start = value_at + len(VALUE_OPEN)
+        value_end = body.find(VALUE_CLOSE, value_start)
+        if value_end == -1:
+            return pairs, True
+        pairs.append((body[start + len(KEY_OPEN) : key_end], body[value_start:value_end]))
+        pos = value_end + len(VALUE_CLOSE)
+    return pairs, unpaired
 
 
 def render_calls(calls: list[TextCall], tools: Tools, *, newline_after_name: bool) -> str:

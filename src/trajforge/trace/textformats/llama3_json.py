@@ -46,8 +46,8 @@ def extract(text: str, tools: Tools) -> Extracted:
         calls.append(call)
         pos = end
     pieces.append(body[pos:])
-    for piece in pieces:
-        out.keep(piece.strip().strip(";"))
+    for index, piece in enumerate(pieces):  # after a call, the `;` that separates calls is not content
+        out.keep(piece.strip().lstrip(";") if index else piece)
     for call in calls:
         out.add(call, known)
     return out

@@ -46,28 +46,35 @@ def extract(text: str, tools: Tools) -> Extracted:
 
 
 def _functions(body: str, raw: str, tools: Tools, known: set[str] | None, out: Extracted) -> None:
-    """Every `<function=...>` block of one region; a region with none stays in content."""
+    """Every `<function=...>` block of one region; a region where none can be read stays in content whole."""
     starts = [m.start() for m in re.finditer(re.escape(FUNCTION), body)]
     if not starts:
         out.fail(raw, f"{OPEN} without {FUNCTION}...>: {head(body)}")
         return
-    if body[: starts[0]].strip():
-        out.keep(body[: starts[0]])
+    region = Extracted()
+    region.keep(body[: starts[0]] if body[: starts[0]].strip() else "")
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else len(body)
         block = body[start + len(FUNCTION) : end]
         close = block.find(FUNCTION_CLOSE)
+        after = ""
         if close != -1:
             block, after = block[:close], block[close + len(FUNCTION_CLOSE) :]
         call, problem = _read(block, closed=close != -1, tools=tools)
         if call is None:
-            out.fail(body[start:end], problem)
+            region.fail(body[start:end], problem)
             continue
-        out.add(call, known)
+        region.add(call, known)
         if problem:
-            out.problems.append(problem)
-        if close != -1 and after.strip():
-            out.keep(after)
+            region.problems.append(problem)
+        if after.strip():
+            region.keep(after)
+    if not region.calls:
+        out.fail(raw, "; ".join(region.problems))
+        return
+    out.content.extend(region.content)
+    out.calls.extend(region.calls)
+    out.problems.extend(region.problems)
 
 
 def _read(block: str, *, closed: bool, tools: Tools) -> tuple[TextCall | None, str]:

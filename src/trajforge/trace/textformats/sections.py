@@ -157,7 +157,9 @@ DEEPSEEK_V3 = SectionFormat(
         re.escape(DS_CALL_BEGIN)
         + r"(?P<type>[^<\n]*)"
         + re.escape(DS_SEP)
-        + r"(?P<name>[^\n<]*)\n```json\n(?P<args>.*?)\n```"
+        + r"(?P<name>[^\n<]*)\n```json\n(?P<args>(?:(?!"
+        + re.escape(DS_CALL_BEGIN)
+        + r").)*?)\n```"
         + re.escape(DS_CALL_END),
         re.S,
     ),
@@ -171,7 +173,13 @@ DEEPSEEK_V31 = SectionFormat(
     ends=(DS_CALLS_END,),
     call_open=DS_CALL_BEGIN,
     call=re.compile(
-        re.escape(DS_CALL_BEGIN) + r"(?P<name>[^<]*?)" + re.escape(DS_SEP) + r"(?P<args>.*?)" + re.escape(DS_CALL_END),
+        re.escape(DS_CALL_BEGIN)
+        + r"(?P<name>[^<]*?)"
+        + re.escape(DS_SEP)
+        + r"(?P<args>(?:(?!"
+        + re.escape(DS_CALL_BEGIN)
+        + r").)*?)"
+        + re.escape(DS_CALL_END),
         re.S,
     ),
     read=_deepseek_v3_read,
