@@ -5,7 +5,14 @@ calibration, the run itself) is in `trajforge.runner.synthesis`.
 """
 
 from trajforge.tasks.synthesis.answers import DO_NOTHING, Candidate, extract_entries, read_candidate, unique_id
-from trajforge.tasks.synthesis.distribution import REFERENCE_COUNTS, DistributionError, Quotas, apportion, weights
+from trajforge.tasks.synthesis.distribution import (
+    REFERENCE_COUNTS,
+    DistributionError,
+    Quotas,
+    apportion,
+    apportion_by_category,
+    weights,
+)
 from trajforge.tasks.synthesis.environments import INLINE, Environment, UnusableEnvironment, describe, user_environment
 from trajforge.tasks.synthesis.guide import Entry, all_entries, entry
 from trajforge.tasks.synthesis.heuristics import HEURISTICS, screen
@@ -35,6 +42,7 @@ __all__ = [
     "UnusableEnvironment",
     "all_entries",
     "apportion",
+    "apportion_by_category",
     "describe",
     "entry",
     "evolve_messages",

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from trajforge.tasks.fixtures import fixture_problems
 from trajforge.tasks.spec import Solution, TaskSpec
 from trajforge.tasks.synthesis.outcomes import Reason, Rejected
+from trajforge.tasks.taxonomy import nearest_category
 
-_FENCE = re.compile(r"```[ \t]*(yaml|yml|YAML)?[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _ID_CHARS = re.compile(r"[^a-z0-9_.-]+")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 WRONG_KEYS = ("wrong_solution", "wrong_solutions")
@@ -47,7 +47,7 @@ class Candidate:
 
 def extract_entries(text: str) -> list[Any]:
     """The spec entries of an answer; Rejected(NOT_PARSEABLE) when it holds no YAML list or mapping of specs."""
-    blocks = [m.group(2) for m in _FENCE.finditer(text or "") if m.group(1) or _looks_like_specs(m.group(2))]
+    blocks = [body for lang, body in _fenced_blocks(text or "") if lang in ("yaml", "yml") or "prompt:" in body]
     if not blocks:
         blocks = [text or ""]
     problems = []
@@ -65,12 +65,27 @@ def extract_entries(text: str) -> list[Any]:
             data = [data]
         if isinstance(data, list) and data:
             return data
-        problems.append(f"expected a list of task specs, got {type(data).__name__}")
+        problems.append("an empty list" if data == [] else f"expected a list of task specs, got {type(data).__name__}")
     raise Rejected(Reason.NOT_PARSEABLE, "; ".join(problems)[:300])
 
 
-def _looks_like_specs(block: str) -> bool:
-    return "prompt:" in block
+def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced block; a block cut before its closing fence runs to the end."""
+    blocks: list[tuple[str, str]] = []
+    language, lines, inside = "", list[str](), False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if inside:
+                blocks.append((language, "\n".join(lines)))
+            else:
+                language, lines = stripped[3:].strip().lower(), []
+            inside = not inside
+        elif inside:
+            lines.append(line)
+    if inside:
+        blocks.append((language, "\n".join(lines)))
+    return blocks
 
 
 def read_candidate(entry: Any, *, category: str, subcategory: str, taken: set[str], fixture_root: Path) -> Candidate:
@@ -86,6 +101,8 @@ def read_candidate(entry: Any, *, category: str, subcategory: str, taken: set[st
         if data.pop(key, None) is not None:
             notes.append(f"dropped {key}")
     raw_wrong = [data.pop(key) for key in WRONG_KEYS if key in data]
+    if isinstance(data.get("category"), str) and nearest_category(data["category"]) == category:
+        data["category"] = category  # "file_operations" or "file operations" for "File Operations"
     for key, wanted in (("category", category), ("subcategory", subcategory)):
         data.setdefault(key, wanted)
         if data[key] != wanted:

@@ -98,6 +98,19 @@ def apportion(total: int, weight: dict[Key, float]) -> dict[Key, int]:
     return counts
 
 
+def apportion_by_category(total: int, weight: dict[Key, float]) -> dict[Key, int]:
+    """`total` shared out over categories first (so their counts follow the target as closely as whole
+    numbers can), then each category's share over its subcategories."""
+    categories: dict[str, dict[Key, float]] = {}
+    for key, value in weight.items():
+        categories.setdefault(key[0], {})[key] = value
+    per_category = apportion(total, {(name, ""): sum(keys.values()) for name, keys in categories.items()})
+    counts: dict[Key, int] = {}
+    for name, keys in categories.items():
+        counts.update(apportion(per_category[(name, "")], keys))
+    return counts
+
+
 @dataclass
 class Quotas:
     """Target per subcategory (capped) and what is accepted so far; picks the subcategory to ask for next."""
@@ -108,7 +121,7 @@ class Quotas:
     @classmethod
     def build(cls, total: int, weight: dict[Key, float], cap: int | None, accepted: dict[Key, int]) -> Quotas:
         """Quotas for `total` tasks, none above `cap`, counting what a previous run `accepted`."""
-        target = apportion(total, weight)
+        target = apportion_by_category(total, weight)
         if cap is not None:
             target = {key: min(count, cap) for key, count in target.items()}
         return cls(target, {key: accepted.get(key, 0) for key in target})

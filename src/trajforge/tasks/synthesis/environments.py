@@ -2,7 +2,8 @@
 
 An environment is a fixture folder of the catalog (or a folder the user names)
 used as a plain folder, a git repository or a served web site, one of the
-built-in web sites, or the empty workspace where the task brings its own
+built-in web sites, an agent home (memory, skills, sessions...) like a
+catalog task's, or the empty workspace where the task brings its own
 small inline files. The model sees it
 as a file tree and the first lines of a few files; the folder is copied into
 `fixtures/` next to the output file, so the synthesized file runs as it is.
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from trajforge.tasks.loader import LoadedTask
 
-Kind = Literal["folder", "repository", "site", "app", "inline"]
+Kind = Literal["folder", "repository", "site", "app", "home", "inline"]
 SKIPPED = frozenset({".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 MAX_FILES = 2000
 """An environment with more files than this is refused (the model sees its tree; set-up copies it per episode)."""
@@ -40,6 +43,8 @@ class Environment:
     name: str
     kind: Kind
     source: Path | None = None
+    home: str = ""
+    """For kind `home`: the YAML of a catalog task's `home:` section (the agent's memory, skills, sessions...)."""
 
     def usage(self) -> str:
         """How a spec refers to this environment, as the model is told."""
@@ -52,6 +57,8 @@ class Environment:
         if self.kind == "site":
             return (f"fixtures: {{sites: [{{folder: {self.name}}}]}}   (served on 127.0.0.1; write {{site_url}} "
                     "in the prompt for its address)")  # fmt: skip
+        if self.kind == "home":
+            return "home: {...}   (the agent home's starting state, as above; vary its contents for each task)"
         if self.kind == "app":
             return (f"fixtures: {{sites: [{{app: {self.name}}}]}}   (a built-in web site with fresh state per episode; "
                     "write {site_url} in the prompt; the browser reaches it)")  # fmt: skip
@@ -75,6 +82,11 @@ def catalog_environments(tasks: list[LoadedTask]) -> dict[str, list[Environment]
                 uses.append(Environment(site.folder, "site", root / site.folder))
             elif site.app is not None:
                 uses.append(Environment(site.app, "app"))
+        if task.spec.home is not None:
+            state = task.spec.home.model_dump(mode="json", exclude_defaults=True)
+            uses.append(
+                Environment(f"{task.spec.id} home", "home", home=yaml.safe_dump({"home": state}, sort_keys=False))
+            )
         chosen = found.setdefault(task.spec.subcategory, [])
         chosen += [env for env in uses if env not in chosen]
     return found
@@ -100,6 +112,10 @@ def _census(root: Path) -> tuple[int, int]:
     files = size = 0
     for current, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIPPED]
+        for name in dirs + names:
+            path = Path(current) / name
+            if path.is_symlink() and root.resolve() not in path.resolve().parents:
+                raise UnusableEnvironment(f"--environments {root}: {path.relative_to(root)} is a symlink leading out")
         for name in names:
             files += 1
             size += (Path(current) / name).lstat().st_size
@@ -115,6 +131,8 @@ def _slug(name: str) -> str:
 
 def describe(env: Environment) -> str:
     """The environment as the model sees it: its file tree, then the first lines of a few files."""
+    if env.kind == "home":
+        return f"An agent home (memory, skills, sessions, todos, jobs) as a catalog task starts with:\n{env.home}"
     if env.kind == "app":
         return f"The built-in web site {env.name!r} (the catalog's browser tasks use it), and an empty workspace."
     if env.source is None:
@@ -182,9 +200,15 @@ def install(env: Environment, fixtures_dir: Path) -> Environment:
             if digest(target) == wanted:
                 return Environment(name, env.kind, env.source)
             continue
-        partial = fixtures_dir / f".{name}.partial"
+        partial = fixtures_dir / f".{name}.{os.getpid()}.partial"  # per process: two runs may share fixtures/
         shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(env.source, partial, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED))
-        partial.rename(target)  # whole or not at all: a crash mid-copy leaves only the .partial folder
+        try:
+            partial.rename(target)  # whole or not at all: a crash mid-copy leaves only the .partial folder
+        except OSError:  # another run installed it first: same contents or not, the loop looks again
+            shutil.rmtree(partial, ignore_errors=True)
+            if target.is_dir() and digest(target) == wanted:
+                return Environment(name, env.kind, env.source)
+            continue
         return Environment(name, env.kind, env.source)
     raise UnusableEnvironment(f"{fixtures_dir}: no free name for environment {env.name!r}")

@@ -20,6 +20,7 @@ Each task is a YAML mapping with these keys:
   prompt: what the user asks, concrete and self-contained, naming the files or pages it is about
   toolsets: a list from {", ".join(ALL_TOOLSETS)}
   fixtures: the starting environment (folders:, git:, sites:, files: {{path: text}}, setup: [shell commands])
+  home: for tasks on the agent's own state, its starting memory, user, skills, sessions, todos, jobs, clock
   check: one shell command run in the workspace after the agent is done; exit 0 means the task was done
          (or check_python: a Python program, exit 0 means done). The check must FAIL on the untouched environment.
   wrong_solution: a plausible but wrong attempt, in this form, that the check must reject:
