@@ -15,11 +15,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.rows.episodes import Piece
 from trajforge.trace.turns import loads
+from trajforge.viewer.grams import rows_grams
 from trajforge.viewer.summary import Summary, summarize
 
 SUMMARY_FIELDS = [f.name for f in fields(Summary) if f.name != "text"]
@@ -40,6 +43,8 @@ class PieceIndex:
     facts: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in SUMMARY_FIELDS})
     text_lengths: list[int] = field(default_factory=list)
     text: bytearray = field(default_factory=bytearray)
+    grams: npt.NDArray[np.uint8] | None = None
+    """Each row's trigram buckets (see `grams`), made once the piece is read."""
 
     def add(self, line: int, start: int, length: int, group: int, summary: Summary) -> None:
         """One row."""
@@ -61,6 +66,7 @@ def index_piece(piece: Piece) -> PieceIndex:
         _parquet_piece(piece, result)
     else:
         _jsonl_piece(piece, result)
+    result.grams = rows_grams(result.text, result.text_lengths)
     return result
 
 

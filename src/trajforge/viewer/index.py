@@ -4,6 +4,7 @@
         index.arrow   one Arrow row per dataset row: where it is, and the facts the list filters on
         meta.json     the configs, their files and the `trajforge stats` figures of each
         text.bin      the case-folded search text of every row, back to back
+        grams.bin     which rows hold which text trigrams (the search's first cut, see `grams`)
 
 The folder's name hashes the paths asked for and each file's size and mtime:
 when a file changes, the next start (or the running server's next look) builds
@@ -33,9 +34,10 @@ from trajforge.dataset.rows.episodes import Piece, pieces
 from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.trace.turns import json_bytes, loads
 from trajforge.viewer.build import SUMMARY_FIELDS, map_pieces
+from trajforge.viewer.grams import ROW_BYTES, write_grams
 from trajforge.viewer.sources import Source
 
-VERSION = 1  # bump when the index's columns or their meaning change
+VERSION = 2  # bump when the index's columns or their meaning change
 PIECE_BYTES = 16 << 20
 PARALLEL_BYTES = 64 << 20
 Progress = Callable[[int, int], None]  # (pieces done, pieces in all)
@@ -126,6 +128,11 @@ class ViewIndex:
         """The search text file."""
         return self.folder / "text.bin"
 
+    @property
+    def grams_path(self) -> Path:
+        """The trigram filter file."""
+        return self.folder / "grams.bin"
+
     def source_of(self, row: int) -> Source:
         """The config a row belongs to."""
         return self.sources[int(self.num["config"][row])]
@@ -181,7 +188,7 @@ def _build(folder: Path, sources: list[Source], workers: int, progress: Progress
             stats.extend(compute_stats([source.stats_source()], problems.append))
             skipped.append(len(problems))
         files = list(dict.fromkeys(f for s in sources for f in s.files))
-        table = _index_rows(sources, files, work / "text.bin", workers, progress)
+        table = _index_rows(sources, files, work, workers, progress)
         feather.write_feather(table, work / "index.arrow", compression="uncompressed")
         meta = {"version": VERSION, "files": [str(f) for f in files], "skipped": skipped,
                 "stats": [_stats_fields(s) for s in stats]}  # fmt: skip
@@ -208,9 +215,9 @@ def _stats_fields(stats: ConfigStats) -> dict[str, Any]:
 
 
 def _index_rows(
-    sources: list[Source], files: list[Path], text: Path, workers: int, progress: Progress | None
+    sources: list[Source], files: list[Path], work: Path, workers: int, progress: Progress | None
 ) -> pa.Table:
-    """Every row of every source, in order, as one Arrow table; the search text goes to `text`."""
+    """Every row of every source, in order, as one Arrow table; search text and trigrams go to files in `work`."""
     jobs: list[tuple[int, int, Piece]] = []
     for number, source in enumerate(sources):
         skip = superseded_in([source.files])
@@ -220,7 +227,8 @@ def _index_rows(
         workers = 1  # starting processes costs more than a small dataset's whole index
     columns: dict[str, list[Any]] = {"config": [], "file": [], "text_start": []}
     at = 0
-    with text.open("wb") as handle:
+    grams: list[npt.NDArray[np.uint8]] = []
+    with (work / "text.bin").open("wb") as handle:
         parts = map_pieces((p for _, _, p in jobs), workers)
         for done, ((config, file_number, _), part) in enumerate(zip(jobs, parts, strict=True)):
             rows = len(part.line)
@@ -233,8 +241,11 @@ def _index_rows(
                 columns.setdefault(name, []).extend(part.facts[name])
             handle.write(part.text)
             at += len(part.text)
+            if part.grams is not None:
+                grams.append(part.grams)
             if progress:
                 progress(done + 1, len(jobs))
+    write_grams(np.concatenate(grams) if grams else np.zeros((0, ROW_BYTES), np.uint8), work / "grams.bin")
     return _table(columns)
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import numpy as np
 import numpy.typing as npt
 
+from trajforge.viewer import grams
 from trajforge.viewer.index import ViewIndex
 
 Positions = npt.NDArray[np.int64]
@@ -28,6 +29,7 @@ RANGES = ("turns_min", "turns_max", "calls_min", "calls_max")
 SORTS = {"turns": "turns", "calls": "tool calls", "think": "think depth", "tokens": "tokens"}
 PER_PAGE = 50
 BLOCK_BYTES = 32 << 20
+GAP_BYTES = 1 << 20  # text between two candidates that is skipped rather than read
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,13 @@ class Matcher:
         return result
 
     def _search(self, candidates: Positions, terms: list[bytes]) -> Positions:
-        """The candidates whose text holds every term."""
+        """The candidates whose text holds every term: first cut by trigrams, then an exact look."""
+        for term in terms:
+            maybe = grams.candidates(self.index.grams_path, len(self.index), term)
+            if maybe is not None:
+                candidates = candidates[maybe[candidates]]
+        if not candidates.size:
+            return candidates
         starts = self.index.num["text_start"]
         ends = starts + self.index.num["text_lengths"]
         order = candidates[np.argsort(starts[candidates], kind="stable")]
@@ -183,11 +191,15 @@ class Matcher:
 
 
 def _blocks(order: Positions, starts: Positions, ends: Positions) -> list[Positions]:
-    """Runs of rows (in text order) whose text spans at most BLOCK_BYTES (a longer row is a block alone)."""
+    """Runs of rows (in text order) whose text spans at most BLOCK_BYTES and skips no more than GAP_BYTES."""
     blocks: list[Positions] = []
     first = 0
     for k in range(1, len(order) + 1):
-        if k == len(order) or ends[order[k]] - starts[order[first]] > BLOCK_BYTES:
+        if (
+            k == len(order)
+            or ends[order[k]] - starts[order[first]] > BLOCK_BYTES
+            or starts[order[k]] - ends[order[k - 1]] > GAP_BYTES
+        ):
             blocks.append(order[first:k])
             first = k
     return blocks

@@ -148,7 +148,7 @@ def _episode_view(episode: Episode) -> TraceView:
 
 def _call_view(call: ToolCall, result: Message | None, seconds: dict[str, float]) -> CallView:
     raw = call.raw_arguments
-    view = CallView(call.id, call.name, raw if raw is not None else pretty(call.arguments), raw is not None)
+    view = CallView(call.id, call.name, raw if raw is not None else fields(call.arguments), raw is not None)
     if result is not None:
         text = result.content or ""
         view.result = ResultView(_readable(text), is_error(text), seconds.get(call.id))
@@ -156,22 +156,38 @@ def _call_view(call: ToolCall, result: Message | None, seconds: dict[str, float]
 
 
 def _readable(text: str) -> str:
-    """A JSON result indented for reading; anything else as it is."""
-    if text[:1] in "{[":
+    """A JSON object result laid out for reading (see `fields`); anything else as it is."""
+    if text[:1] == "{":
         try:
-            return pretty(loads(text))
+            value = loads(text)
         except ValueError:
             return text
+        return fields(value) if isinstance(value, dict) else pretty(value)
     return text
+
+
+def fields(value: dict[str, Any]) -> str:
+    """An object as `key: value` lines; a string with line breaks (an output, a file) written out below its key.
+
+    Escaped JSON (`"output": "a\\nb\\n"`) is what a viewer is there to spare its reader.
+    """
+    lines = []
+    for key, item in value.items():
+        if isinstance(item, str) and ("\n" in item or len(item) > 100):
+            lines.append(f"{key}:\n{item.rstrip()}")
+        elif isinstance(item, str):
+            lines.append(f"{key}: {item}")
+        else:
+            lines.append(f"{key}: {pretty(item)}")
+    return "\n".join(lines) if lines else "{}"
 
 
 def _model_call(episode: Episode, index: int) -> tuple[float | None, str]:
     seconds = episode.timing.model_calls[index] if index < len(episode.timing.model_calls) else None
     tokens = ""
-    if index < len(episode.usage):
-        usage = episode.usage[index]
-        tokens = f"{usage.prompt_tokens if usage.prompt_tokens is not None else '?'} in, " \
-                 f"{usage.completion_tokens if usage.completion_tokens is not None else '?'} out"  # fmt: skip
+    usage = episode.usage[index] if index < len(episode.usage) else None
+    if usage is not None and (usage.prompt_tokens is not None or usage.completion_tokens is not None):
+        tokens = f"{usage.prompt_tokens or 0:,} in, {usage.completion_tokens or 0:,} out"
     return seconds, tokens
 
 
@@ -191,7 +207,7 @@ def _record_panel(episode: Episode) -> dict[str, Any]:
         "wall seconds": f"{episode.wall_seconds:.2f}" if episode.wall_seconds is not None else "",
         "model calls": _timed(episode.timing.model_calls),
         "tool calls": _timed([t.seconds for t in episode.timing.tool_calls]),
-        "tokens": f"{prompt:,} prompt, {completion:,} completion" if episode.usage else "",
+        "tokens": f"{prompt:,} prompt, {completion:,} completion" if prompt or completion else "",
         "flags": ", ".join(f.value for f in episode.flags),
         "run": pretty(episode.run) if episode.run else "",
     }
