@@ -14,8 +14,12 @@ from pathlib import Path
 
 from trajforge.tasks.spec import TaskSpec
 
+FolderCache = dict[tuple[Path, str], dict[str, bool] | str]
+"""What `fixture_problems` found in each fixture folder, for one load: a file of 1,000 synthesized tasks
+naming the same folder walks it once, not 1,000 times."""
 
-def fixture_problems(spec: TaskSpec, fixture_root: Path) -> list[tuple[str, str]]:
+
+def fixture_problems(spec: TaskSpec, fixture_root: Path, cache: FolderCache | None = None) -> list[tuple[str, str]]:
     """(field, reason) for every fixture of `spec` that set-up could not lay out from `fixture_root`."""
     fixtures = spec.fixtures
     sources = [(f"fixtures.folders.{name}", name) for name in fixtures.folders]
@@ -24,7 +28,12 @@ def fixture_problems(spec: TaskSpec, fixture_root: Path) -> list[tuple[str, str]
     problems: list[tuple[str, str]] = []
     contents: dict[str, dict[str, bool]] = {}
     for where, name in sources:
-        found = _folder_contents(fixture_root, name)
+        if cache is None:
+            found = _folder_contents(fixture_root, name)
+        elif (fixture_root, name) in cache:
+            found = cache[(fixture_root, name)]
+        else:
+            found = cache[(fixture_root, name)] = _folder_contents(fixture_root, name)
         if isinstance(found, str):
             problems.append((where, found))
         else:

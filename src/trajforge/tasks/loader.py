@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from trajforge.tasks.fixtures import fixture_problems
+from trajforge.tasks.fixtures import FolderCache, fixture_problems
 from trajforge.tasks.spec import TaskSpec
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
@@ -61,6 +61,7 @@ def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
     """Every task of the spec files under `paths`; problems are collected, never raised."""
     load = TaskLoad()
     seen: dict[str, Path] = {}
+    folders: FolderCache = {}
     for file in spec_files(paths):
         for entry in _entries(file, load):
             task_id = entry.get("id") if isinstance(entry, dict) else None
@@ -75,7 +76,7 @@ def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
                 load.problems.append(f"{file}: task {spec.id}: id: also defined in {seen[spec.id]}")
                 continue
             task = LoadedTask(spec, file)
-            problems = fixture_problems(spec, task.fixture_root)
+            problems = fixture_problems(spec, task.fixture_root, folders)
             load.problems += [f"{file}: task {spec.id}: {where}: {reason}" for where, reason in problems]
             if problems:
                 continue
