@@ -11,6 +11,7 @@ recorded and run again by the next run over the folder.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from trajforge.runner.settings import GenerateSettings
 from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask
-from trajforge.tools.browser import BrowserEngine
+from trajforge.tools.browser import BrowserEngine, BrowserPool
 from trajforge.trace import Episode, Finish, Message, ModelInfo, TaskRef
 
 
@@ -160,12 +161,15 @@ async def generate(
     await factory.backend()  # probe once, before the workers start
     shared = OpenAIPolicy(settings.model) if settings.model else None
     stop = stop or asyncio.Event()
+    workers = max(1, min(settings.concurrency, summary.todo))
+    browsers = BrowserPool(min(workers, os.cpu_count() or 1))  # nothing starts until a browser tool is called
     run = _Run(settings, factory, shared, ledger, summary, stop, on_episode)
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(settings.concurrency, summary.todo))):
-                group.create_task(run.worker(items))
+            for number in range(workers):
+                group.create_task(run.worker(items, browsers.for_worker(number)))
     finally:
+        await browsers.close()
         if shared:
             summary.model_retries = shared.retries
             await shared.close()
@@ -184,21 +188,17 @@ class _Run:
     stop: asyncio.Event
     on_episode: Callable[[EpisodeEvent], None]
 
-    async def worker(self, items: Iterator[_Item]) -> None:
-        """Take items until none is left or the run stops, with one browser of its own (started on first use)."""
-        engine = BrowserEngine()
-        try:
-            while not self.stop.is_set():
-                if self.shared is not None and self.shared.breaker_open:
-                    self.summary.stopped = f"the model endpoints keep failing: {self.shared.breaker_reason}"
-                    self.stop.set()
-                    return
-                item = next(items, None)  # one shared iterator: each item goes to exactly one worker
-                if item is None:
-                    return
-                await self.one(item, engine)
-        finally:
-            await engine.close()
+    async def worker(self, items: Iterator[_Item], engine: BrowserEngine | None = None) -> None:
+        """Take items until none is left or the run stops; browser tasks use `engine`."""
+        while not self.stop.is_set():
+            if self.shared is not None and self.shared.breaker_open:
+                self.summary.stopped = f"the model endpoints keep failing: {self.shared.breaker_reason}"
+                self.stop.set()
+                return
+            item = next(items, None)  # one shared iterator: each item goes to exactly one worker
+            if item is None:
+                return
+            await self.one(item, engine)
 
     async def one(self, item: _Item, engine: BrowserEngine | None = None) -> None:
         spec, summary = item.task.spec, self.summary

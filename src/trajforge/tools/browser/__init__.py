@@ -1,6 +1,6 @@
 """The browser toolset: Playwright on Chromium, one browser per worker, one context per episode."""
 
-from trajforge.tools.browser.engine import BrowserEngine, BrowserUnavailable, browser_pids, rss_bytes
+from trajforge.tools.browser.engine import BrowserEngine, BrowserPool, BrowserUnavailable, browser_pids, rss_bytes
 from trajforge.tools.browser.session import BrowserSession, BrowserStats
 from trajforge.tools.browser.siteserver import ASGIApp, SiteServer
 from trajforge.tools.browser.snapshot import SNAPSHOT_LIMIT
@@ -36,6 +36,7 @@ __all__ = [
     "SNAPSHOT_LIMIT",
     "ASGIApp",
     "BrowserEngine",
+    "BrowserPool",
     "BrowserSession",
     "BrowserStats",
     "BrowserUnavailable",

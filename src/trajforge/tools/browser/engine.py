@@ -108,6 +108,24 @@ class BrowserEngine:
         return browser_pids(self.marker)
 
 
+class BrowserPool:
+    """The browsers of a run: `size` engines, each started on first use. Worker `k` always uses engine
+    `k % size`, so a run with many workers per core starts one Chromium per core, not per worker (each
+    episode still gets a context of its own)."""
+
+    def __init__(self, size: int) -> None:
+        self.engines = [BrowserEngine() for _ in range(max(1, size))]
+
+    def for_worker(self, number: int) -> BrowserEngine:
+        """The engine worker `number` uses."""
+        return self.engines[number % len(self.engines)]
+
+    async def close(self) -> None:
+        """Stop every browser the run started."""
+        for engine in self.engines:
+            await engine.close()
+
+
 def browser_pids(marker: str) -> list[int]:
     """The processes of the Chromium launched with `marker`, and all their descendants."""
     parents: dict[int, int] = {}

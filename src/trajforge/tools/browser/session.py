@@ -23,6 +23,8 @@ NAVIGATION_TIMEOUT_MS = 15000
 CONSOLE_KEEP = 200
 """Console messages and page errors kept (the newest); older ones are dropped and counted."""
 VIEWPORT = {"width": 1280, "height": 800}
+NAVIGATION_GRACE = 0.15
+"""Seconds a click or key press is given to start a navigation before its result is reported."""
 
 
 class BrowserProblem(Exception):
@@ -71,6 +73,10 @@ class BrowserSession:
     """Playwright's ref -> the page's own (`e12`), for the page of `_refs_generation`."""
     _refs_generation: int = -1
     _blocked: list[str] = field(default_factory=list)
+    _navigating: bool = False
+    """A main-frame navigation was requested and has not committed yet."""
+    _launch: int = 0
+    """The engine launch the context was opened on (another session may restart a shared engine)."""
     _tenant: str | None = None
     """The key the engine's site server knows this episode's sites by."""
 
@@ -87,7 +93,7 @@ class BrowserSession:
 
     async def recover(self) -> str | None:
         """When the browser or the page died, replace it and say what happened; None when all is well."""
-        if self._context is not None and not self.engine.running:
+        if self._context is not None and (not self.engine.running or self._launch != self.engine.stats.launches):
             await self._forget_context()
             self.stats.browser_restarts += 1
             try:
@@ -109,6 +115,7 @@ class BrowserSession:
 
     async def _open(self) -> None:
         browser = await self.engine.browser()
+        self._launch = self.engine.stats.launches
         if self._tenant is None:
             self._tenant = self.engine.sites.add(self.sites, self.allowed_hosts)
         self._context = await browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)  # type: ignore[arg-type]
@@ -124,12 +131,19 @@ class BrowserSession:
         page.on("pageerror", lambda error: self.errors.append({"message": str(error), "source": "exception"}))
         page.on("crash", lambda _page: setattr(self, "_crashed", True))
         page.on("framenavigated", lambda frame: self._navigated(page, frame))
+        page.on("request", lambda request: self._requested(page, request))
+        page.on("requestfailed", lambda request: self._requested(page, request, done=True))
         self._refs, self._refs_generation = {}, -1
         return page
 
     def _navigated(self, page: Page, frame: Any) -> None:
         if frame == page.main_frame:
             self._generation += 1
+            self._navigating = False
+
+    def _requested(self, page: Page, request: Request, done: bool = False) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            self._navigating = not done
 
     def _on_console(self, message: ConsoleMessage) -> None:
         entry = {"type": message.type, "text": message.text, "source": "console"}
@@ -196,11 +210,27 @@ class BrowserSession:
             raise BrowserProblem(f"@{ref} is no longer on the page: take a new snapshot")
         return locator
 
-    async def settle(self) -> None:
-        """Let a navigation an action started reach its DOM (never fails: a slow page stays as it is)."""
+    async def settle(self, before: int) -> None:
+        """After a click or a key press: when it started a navigation (a link, a form's submit, which
+        begins just after the action returns), wait until the new page's DOM is there. `before` is
+        `generation` before the action. Never fails: a slow page is left as it is."""
         page = await self.page()
-        with contextlib.suppress(Error):
-            await page.wait_for_load_state("domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+        waited = 0.0
+        while waited < NAVIGATION_GRACE and not self._navigating and self._generation == before:
+            await asyncio.sleep(0.01)
+            waited += 0.01
+        # The old document counts as loaded until the new one commits: wait for the commit first.
+        while self._navigating and self._generation == before and waited < NAVIGATION_TIMEOUT_MS / 1000:
+            await asyncio.sleep(0.01)
+            waited += 0.01
+        if self._generation != before:
+            with contextlib.suppress(Error):
+                await page.wait_for_load_state("domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+
+    @property
+    def generation(self) -> int:
+        """Main-frame navigations so far."""
+        return self._generation
 
     async def where(self) -> dict[str, str]:
         """The page's URL and title (empty when there is no page or it is gone)."""

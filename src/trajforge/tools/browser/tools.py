@@ -133,8 +133,10 @@ async def browser_click(ctx: ToolContext, ref: str) -> str:
     """
 
     async def click(session: BrowserSession) -> dict[str, Any]:
-        await (await session.element(ref)).click()
-        await session.settle()
+        element = await session.element(ref)
+        before = session.generation
+        await element.click()
+        await session.settle(before)
         return {"clicked": "@" + ref.strip().lstrip("@")}
 
     return await _run(ctx, click)
@@ -220,8 +222,9 @@ async def browser_press(ctx: ToolContext, key: str) -> str:
 
     async def press(session: BrowserSession) -> dict[str, Any]:
         page = await session.page()
+        before = session.generation
         await page.keyboard.press(key)
-        await session.settle()
+        await session.settle(before)
         return {"pressed": key}
 
     return await _run(ctx, press)
