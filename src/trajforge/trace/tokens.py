@@ -83,10 +83,32 @@ class TokenCounter:
 
     def count_conversation(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens of a whole conversation: its chat template's text when there is one, else the sum of messages."""
-        text = self.render(messages)
-        if text is None:
-            return sum(self.count([m.content for m in messages]))
-        return self.count_one(text)
+        return self.count_conversations([messages])[0]
+
+    def count_conversations(self, conversations: Sequence[Sequence[ChatMessage]]) -> list[int]:
+        """`count_conversation` of each, in one batch (the tokenizer spreads a batch over the cores)."""
+        texts: list[str] = []
+        spans: list[tuple[int, int]] = []  # each conversation's texts: its template text, or its messages
+        for messages in conversations:
+            text = self.render(messages)
+            start = len(texts)
+            texts.extend([text] if text is not None else [m.content for m in messages])
+            spans.append((start, len(texts)))
+        counts = self.count(texts)
+        return [sum(counts[start:stop]) for start, stop in spans]
+
+    def share_costs(self, messages: Sequence[ChatMessage], total: int) -> list[int]:
+        """Each message's share of a conversation of `total` tokens, in proportion to its characters.
+
+        An estimate (one tokenizer pass over the whole conversation gives `total`;
+        a second per message would double the cost of measuring long rows), so a
+        choice made with it is checked with an exact count.
+        """
+        overheads = [self._overhead(m.role) for m in messages]
+        text_total = max(1, total - sum(overheads))
+        chars = [len(m.content) for m in messages]
+        scale = text_total / max(1, sum(chars))
+        return [round(c * scale) + o for c, o in zip(chars, overheads, strict=True)]
 
     def render(self, messages: Sequence[ChatMessage]) -> str | None:
         """The chat template's text of a conversation, or None without a template (or when it refuses)."""
@@ -158,6 +180,16 @@ def _config_template(path: Path) -> str | None:
         named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
         template = named.get("default") or next(iter(named.values()), None)
     return template if isinstance(template, str) else None
+
+
+def compile_chat_template(source: str) -> Any:
+    """A chat template compiled as transformers does; raises TokenizerError when it does not compile."""
+    return _compile(source)
+
+
+def config_chat_template(path: Path) -> str | None:
+    """The chat template a `tokenizer_config.json` carries (its default one when named), None when none."""
+    return _config_template(path)
 
 
 def _compile(source: str) -> Any:

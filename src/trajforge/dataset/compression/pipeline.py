@@ -35,7 +35,7 @@ from trajforge.dataset.compression.row import RowOutcome, chat, compress_episode
 from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
 from trajforge.dataset.rows.parallel import default_workers
 from trajforge.dataset.rows.runfolder import superseded_in
-from trajforge.trace import Episode, Message, RenderError
+from trajforge.trace import Episode, Message, RenderError, render
 from trajforge.trace.compaction import summary_request
 from trajforge.trace.tokens import TokenCounter, load_counter
 from trajforge.trace.turns import json_bytes, loads
@@ -46,6 +46,7 @@ Summarizer = Callable[[list[Message], int], Awaitable[str]]
 PARTS = ".compress-parts"
 REPORT = "compress-report.json"
 LOCK = ".compress.lock"
+_BATCH = 64  # rows counted in one tokenizer call
 
 
 class CompressError(ValueError):
@@ -333,18 +334,17 @@ def _summary_text(text: str) -> str:
 def _outcomes(job: _Job, counts: ConfigCounts, *, reserve: int) -> Iterator[tuple[RowOutcome, Episode]]:
     settings = job.settings
     counter = _counter(settings.tokenizer, settings.chat_template)
+    batch: list[tuple[EpisodeItem, dict[str, Any] | None, str]] = []
     for item in read_piece(job.piece):
         if isinstance(item, EpisodeItem):
             counts.read += 1
-            outcome = compress_episode(
-                item.episode, counter, settings.max_tokens, keep_last=settings.keep_last, summary_reserve=reserve
-            )
-            _count(outcome, item, counts, settings)
-            if outcome.status == "too_long" and settings.keep_too_long:
-                outcome.row = outcome.original
-            if outcome.status == "unrenderable":
-                continue
-            yield outcome, item.episode
+            try:
+                batch.append((item, render(item.episode), ""))
+            except RenderError as exc:
+                batch.append((item, None, str(exc)))
+            if len(batch) >= _BATCH:
+                yield from _measured(batch, counter, counts, settings, reserve)
+                batch = []
         else:
             counts.skipped += 1
             where, reason = (
@@ -353,6 +353,33 @@ def _outcomes(job: _Job, counts: ConfigCounts, *, reserve: int) -> Iterator[tupl
             if not isinstance(item, Rejected) and item.row is not None:
                 where = f"{item.file}:{item.row}"
             counts.problems.append(f"{where}: {reason}")
+    yield from _measured(batch, counter, counts, settings, reserve)
+
+
+def _measured(
+    batch: list[tuple[EpisodeItem, dict[str, Any] | None, str]],
+    counter: TokenCounter,
+    counts: ConfigCounts,
+    settings: CompressSettings,
+    reserve: int,
+) -> Iterator[tuple[RowOutcome, Episode]]:
+    """A batch of rows counted in one tokenizer call, then each fitted."""
+    rows = [row for _, row, _ in batch if row is not None]
+    measured = iter(counter.count_conversations([chat(row) for row in rows]))
+    for item, row, problem in batch:
+        if row is None:
+            outcome = RowOutcome("unrenderable", None, detail=problem)
+        else:
+            outcome = compress_episode(
+                item.episode, counter, settings.max_tokens, keep_last=settings.keep_last,
+                summary_reserve=reserve, row=row, before=next(measured),
+            )  # fmt: skip
+        _count(outcome, item, counts, settings)
+        if outcome.status == "unrenderable":
+            continue
+        if outcome.status == "too_long" and settings.keep_too_long:
+            outcome.row = outcome.original
+        yield outcome, item.episode
 
 
 def _count(outcome: RowOutcome, item: EpisodeItem, counts: ConfigCounts, settings: CompressSettings) -> None:

@@ -36,26 +36,36 @@ def chat(row: dict[str, Any]) -> list[ChatMessage]:
 
 
 def compress_episode(
-    episode: Episode, counter: TokenCounter, budget: int, *, keep_last: int, summary_reserve: int = 0
+    episode: Episode,
+    counter: TokenCounter,
+    budget: int,
+    *,
+    keep_last: int,
+    summary_reserve: int = 0,
+    row: dict[str, Any] | None = None,
+    before: int | None = None,
 ) -> RowOutcome:
     """The episode's row, compressed with the extractive summary when it exceeds `budget` tokens.
 
-    Candidate spans are tried shortest first; each is priced from per-turn
-    costs and only a candidate that should fit is rendered and counted exactly,
-    so a long row costs a few template renders, not one per turn.
-    `summary_reserve`: tokens a later summary (a model's) may take; the span
-    chosen leaves room for it.
+    Candidate spans are tried shortest first; each is priced from the turns'
+    shares of the row's exact count and only a candidate that should fit is
+    rendered and counted exactly, so a long row costs about two tokenizer
+    passes. `row` and `before` (its rendering and count, when the caller has
+    them from a batch) spare that work here. `summary_reserve`: tokens a later
+    summary (a model's) may take; the span chosen leaves room for it.
     """
-    try:
-        row = render(episode)
-    except RenderError as exc:
-        return RowOutcome("unrenderable", None, detail=str(exc))
-    before = counter.count_conversation(chat(row))
+    if row is None:
+        try:
+            row = render(episode)
+        except RenderError as exc:
+            return RowOutcome("unrenderable", None, detail=str(exc))
+    if before is None:
+        before = counter.count_conversation(chat(row))
     if before <= budget:
         return RowOutcome("fits", row, before, before)
     messages = episode.messages
     turn_at = {turn.start: index for index, turn in enumerate(turns_of(messages))}
-    costs = counter.turn_costs(chat(row))
+    costs = counter.share_costs(chat(row), before)
     if len(costs) != len(turn_at):  # a row whose turns do not map one to one: price every candidate exactly
         costs = []
     for start, end in cuts(messages, keep_last):
@@ -63,8 +73,7 @@ def compress_episode(
         if costs:
             first, stop = turn_at[start], turn_at.get(end, len(costs))
             summary_cost = max(counter.turn_costs([ChatMessage("human", summary)])[0], summary_reserve)
-            priced = before - sum(costs[first:stop]) + summary_cost
-            if priced > budget:
+            if before - sum(costs[first:stop]) + summary_cost > budget:
                 continue
         compaction = Compaction(start, end, summary, "extractive", len(messages), tokens_before=before)
         candidate = render(dataclasses.replace(episode, compactions=[compaction]))
