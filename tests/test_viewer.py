@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from trajforge.dataset import compute_stats, row_sources
+from trajforge.dataset import compute_stats, row_sources, write_rows
 from trajforge.dataset.stats import ConfigStats
+from trajforge.trace import render
 from trajforge.viewer import find_sources, open_index
 
+from .episodes import sample_episode
 from .viewer_data import XSS_SCRIPT, ViewerServer, write_dataset, write_run_folder
 
 TRAJFORGE = str(Path(sys.executable).with_name("trajforge"))
@@ -243,9 +245,14 @@ def test_malformed_rows_are_listed_and_shown_raw(tmp_path: Path) -> None:
     turns = [{"from": "system", "value": "s"}, {"from": "gpt", "value": "no think"}]
     bad_turns = dict(good, id="bad-turns", conversations=turns)
     rows.write_text(json.dumps(good) + "\n{not json\n" + json.dumps(bad_turns) + "\n[1, 2]\n\n")
-    with ViewerServer([rows], tmp_path / "cache") as running:
+    truncated = tmp_path / "cut.parquet"
+    write_rows(truncated, [render(sample_episode("whole"))])
+    truncated.write_bytes(truncated.read_bytes()[:-40])
+    with ViewerServer([rows, truncated], tmp_path / "cache") as running:
         _, html, _ = get(running.url + "/list")
-        assert count(html) == 4 and html.count(">malformed<") == 3
+        assert count(html) == 5 and html.count(">malformed<") == 4
+        _, page, _ = get(running.url + "/trace?config=cut&id=")
+        assert "not a readable Parquet file" in page
         for href in re.findall(r'<td class="task"><a href="([^"]+)"', html):
             status, page, _ = get(running.url + unescape(href))
             assert status == 200
@@ -258,10 +265,6 @@ def test_malformed_rows_are_listed_and_shown_raw(tmp_path: Path) -> None:
 
 
 def get_sample_line() -> str:
-    from trajforge.trace import render
-
-    from .episodes import sample_episode
-
     return json.dumps(render(sample_episode("good-row")))
 
 

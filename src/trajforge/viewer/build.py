@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.rows.episodes import Piece
-from trajforge.trace.turns import loads
+from trajforge.trace.turns import json_bytes, loads
 from trajforge.viewer.grams import rows_grams
 from trajforge.viewer.summary import Summary, summarize
 
@@ -45,6 +45,10 @@ class PieceIndex:
     text: bytearray = field(default_factory=bytearray)
     grams: npt.NDArray[np.uint8] | None = None
     """Each row's trigram buckets (see `grams`), made once the piece is read."""
+    packed_sizes: list[int] = field(default_factory=list)
+    """Parquet rows only: each row's JSON size, and its zstd frame, back to back in `packed`."""
+    packed_lengths: list[int] = field(default_factory=list)
+    packed: bytearray = field(default_factory=bytearray)
 
     def add(self, line: int, start: int, length: int, group: int, summary: Summary) -> None:
         """One row."""
@@ -99,6 +103,13 @@ def _parquet_piece(piece: Piece, result: PieceIndex) -> None:
         return
     for place, row in enumerate(rows):
         result.add(first + place, place, -1, piece.row_group, summarize(row))
+        # A Parquet row can only be read by decoding its whole row group (~35 MB of traces): the
+        # trace page reads this copy instead, one small zstd frame.
+        data = json_bytes(row)
+        frame = pa.compress(data, codec="zstd", asbytes=True)
+        result.packed_sizes.append(len(data))
+        result.packed_lengths.append(len(frame))
+        result.packed += frame
 
 
 def map_pieces(pieces: Iterable[Piece], workers: int) -> Iterator[PieceIndex]:

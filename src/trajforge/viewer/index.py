@@ -5,6 +5,7 @@
         meta.json     the configs, their files and the `trajforge stats` figures of each
         text.bin      the case-folded search text of every row, back to back
         grams.bin     which rows hold which text trigrams (the search's first cut, see `grams`)
+        rows.bin      Parquet rows, one zstd frame each (a row group is too big to decode per page)
 
 The folder's name hashes the paths asked for and each file's size and mtime:
 when a file changes, the next start (or the running server's next look) builds
@@ -33,14 +34,15 @@ from trajforge.dataset import ConfigStats, Problem, compute_stats
 from trajforge.dataset.rows.episodes import Piece, pieces
 from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.trace.turns import json_bytes, loads
-from trajforge.viewer.build import SUMMARY_FIELDS, map_pieces
+from trajforge.viewer.build import SUMMARY_FIELDS, PieceIndex, map_pieces
 from trajforge.viewer.grams import ROW_BYTES, write_grams
 from trajforge.viewer.sources import Source
 
-VERSION = 2  # bump when the index's columns or their meaning change
+VERSION = 3  # bump when the index's columns or their meaning change
 PIECE_BYTES = 16 << 20
 PARALLEL_BYTES = 64 << 20
 Progress = Callable[[int, int], None]  # (pieces done, pieces in all)
+PACKED = ("packed_start", "packed_length", "packed_size")
 _NUMERIC = {"turns": pa.int32(), "calls": pa.int32(), "think": pa.float32(), "tokens": pa.int64()}
 
 
@@ -127,6 +129,11 @@ class ViewIndex:
     def text_path(self) -> Path:
         """The search text file."""
         return self.folder / "text.bin"
+
+    @property
+    def rows_path(self) -> Path:
+        """The packed copies of Parquet rows."""
+        return self.folder / "rows.bin"
 
     @property
     def grams_path(self) -> Path:
@@ -225,10 +232,10 @@ def _index_rows(
             jobs.extend((number, files.index(file), p) for p in pieces(file, PIECE_BYTES, skip.get(file, frozenset())))
     if sum(p.stop - p.start if p.row_group < 0 else PIECE_BYTES for _, _, p in jobs) < PARALLEL_BYTES:
         workers = 1  # starting processes costs more than a small dataset's whole index
-    columns: dict[str, list[Any]] = {"config": [], "file": [], "text_start": []}
-    at = 0
+    columns: dict[str, list[Any]] = {"config": [], "file": [], "text_start": [], "packed_start": []}
+    at = packed_at = 0
     grams: list[npt.NDArray[np.uint8]] = []
-    with (work / "text.bin").open("wb") as handle:
+    with (work / "text.bin").open("wb") as handle, (work / "rows.bin").open("wb") as packed:
         parts = map_pieces((p for _, _, p in jobs), workers)
         for done, ((config, file_number, _), part) in enumerate(zip(jobs, parts, strict=True)):
             rows = len(part.line)
@@ -241,6 +248,9 @@ def _index_rows(
                 columns.setdefault(name, []).extend(part.facts[name])
             handle.write(part.text)
             at += len(part.text)
+            _add_packed(columns, part, rows, packed_at)
+            packed.write(part.packed)
+            packed_at += len(part.packed)
             if part.grams is not None:
                 grams.append(part.grams)
             if progress:
@@ -249,13 +259,27 @@ def _index_rows(
     return _table(columns)
 
 
+def _add_packed(columns: dict[str, list[Any]], part: PieceIndex, rows: int, at: int) -> None:
+    """Where each row's packed copy is (-1 for JSONL rows, which are read from their file)."""
+    if part.packed_lengths:
+        starts = np.cumsum([0, *part.packed_lengths[:-1]], dtype=np.int64) + at
+        columns["packed_start"] += starts.tolist()
+        columns.setdefault("packed_length", []).extend(part.packed_lengths)
+        columns.setdefault("packed_size", []).extend(part.packed_sizes)
+    else:
+        for name in ("packed_start", "packed_length", "packed_size"):
+            columns.setdefault(name, []).extend([-1] * rows)
+
+
 def _table(columns: dict[str, list[Any]]) -> pa.Table:
     types: dict[str, pa.DataType] = {
         "config": pa.int32(), "file": pa.int32(), "text_start": pa.int64(), "line": pa.int64(), "start": pa.int64(),
         "length": pa.int64(), "group": pa.int32(), "text_lengths": pa.int64(), "tokens_measured": pa.bool_(),
+        "packed_start": pa.int64(), "packed_length": pa.int64(), "packed_size": pa.int64(),
         "tools": pa.list_(pa.string()), "tool_calls": pa.list_(pa.int32()), "flags": pa.list_(pa.string()), **_NUMERIC,
     }  # fmt: skip
-    names = ["config", "file", "line", "start", "length", "group", "text_start", "text_lengths", *SUMMARY_FIELDS]
+    names = ["config", "file", "line", "start", "length", "group", "text_start", "text_lengths", *PACKED,
+             *SUMMARY_FIELDS]  # fmt: skip
     return pa.table({name: pa.array(columns.get(name, []), types.get(name, pa.string())) for name in names})
 
 
@@ -272,7 +296,7 @@ def load(folder: Path, sources: list[Source]) -> ViewIndex:
         table=table,
     )
     for name in ("config", "file", "line", "start", "length", "group", "text_start", "text_lengths", "tokens_measured",
-                 *_NUMERIC):  # fmt: skip
+                 *PACKED, *_NUMERIC):  # fmt: skip
         index.num[name] = table.column(name).to_numpy()
     for name in ("category", "subcategory", "finish", "outcome", "model"):
         index.coded[name] = Coded.of(table.column(name))

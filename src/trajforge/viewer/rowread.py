@@ -38,13 +38,15 @@ class RowReader:
         problem = self.index.text["problem"][position]
         group = int(num["group"][position])
         try:
+            if group >= 0 and num["packed_start"][position] >= 0:
+                return RowData(data=loads(self._packed(position)), problem=problem)
             if group >= 0:
-                return RowData(data=self._parquet_row(file, group, int(num["start"][position])))
+                return RowData(data=self._parquet_row(file, group, int(num["start"][position])), problem=problem)
             with file.open("rb") as handle:
                 handle.seek(int(num["start"][position]))
                 line = handle.read(int(num["length"][position]))
         except (OSError, pa.ArrowException, IndexError) as exc:
-            return RowData(problem=f"{file}: cannot read this row now: {exc}".splitlines()[0])
+            return RowData(problem=problem or f"{file}: cannot read this row now: {exc}".splitlines()[0])
         try:
             data = loads(line)
         except ValueError:
@@ -53,6 +55,16 @@ class RowReader:
         if expected and (not isinstance(data, dict) or data.get("id") != expected):
             return RowData(problem=f"{file} changed since it was indexed; reload the page")
         return RowData(data=data, problem=problem)
+
+    def _packed(self, position: int) -> bytes:
+        num = self.index.num
+        with self.index.rows_path.open("rb") as handle:
+            handle.seek(int(num["packed_start"][position]))
+            frame = handle.read(int(num["packed_length"][position]))
+        data: bytes = pa.decompress(
+            frame, decompressed_size=int(num["packed_size"][position]), codec="zstd", asbytes=True
+        )
+        return data
 
     def _parquet_row(self, file: Path, group: int, place: int) -> Any:
         key = (file, group)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trajforge.trace import TurnFormatError, split_gpt, split_tool
-from trajforge.trace.turns import CALL_OPEN, dumps
+from trajforge.trace.turns import CALL_OPEN, json_bytes
 
 TASK_CHARS = 240  # of the task kept in the index, for the list
 
@@ -58,7 +58,7 @@ class _Reader:
     def call(self, name: str, arguments: Any) -> None:
         self.tools[name] = self.tools.get(name, 0) + 1
         self.parts.append(name)
-        self.parts.append(arguments if isinstance(arguments, str) else dumps(arguments))
+        self.parts.append(arguments if isinstance(arguments, str) else json_bytes(arguments).decode())
 
     def finish(self, summary: Summary) -> Summary:
         if not summary.tokens_measured:
