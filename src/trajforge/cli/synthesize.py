@@ -205,7 +205,8 @@ def _print_report(synthesis: Synthesis) -> None:
 
     table = Table(title="counts against the target distribution", title_justify="left")
     for column in ("category", "subcategory", "target", "accepted", "target %", "accepted %"):
-        table.add_column(column, justify="right" if "%" in column or column in ("target", "accepted") else "left")
+        number = "%" in column or column in ("target", "accepted")
+        table.add_column(column, justify="right" if number else "left", no_wrap=True)  # names are what users grep
     for row in distribution_rows(synthesis.quotas):
         if row["target"] or row["accepted"]:
             table.add_row(row["category"] if not row["subcategory"] else "", row["subcategory"], str(row["target"]),
