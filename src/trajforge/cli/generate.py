@@ -35,7 +35,8 @@ INTERRUPTED = 130
 # What changes the episodes themselves: resuming with other values mixes two kinds of episodes in one config.
 _EPISODE_SETTINGS = ("policy", "model", "temperature", "top_p", "max_tokens", "extra_body", "max_turns",
                      "wall_seconds", "toolsets", "sandbox", "reasoning_field", "max_context_tokens", "on_context",
-                     "max_tool_result_tokens", "tokenizer")  # fmt: skip
+                     "max_tool_result_tokens", "tokenizer", "tool_format", "api", "chat_template",
+                     "reasoning_parser")  # fmt: skip
 
 
 def generate_command(
@@ -80,6 +81,10 @@ def generate_command(
     on_context: opt.OnContext = "end",
     max_tool_result_tokens: opt.MaxToolResultTokens = None,
     tokenizer: opt.Tokenizer = None,
+    tool_format: opt.ToolFormat = None,
+    api: opt.Api = "chat",
+    chat_template: opt.ChatTemplatePath = None,
+    reasoning_parser: opt.ReasoningParser = None,
     vision_endpoint: Annotated[
         str | None, typer.Option(help="Where browser_vision asks (default: --endpoint).", metavar="URL")
     ] = None,

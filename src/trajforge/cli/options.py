@@ -65,6 +65,26 @@ ReasoningField = Annotated[
     list[str] | None,
     typer.Option(help="Field(s) earlier reasoning is sent back in (repeat for several).", metavar="FIELD"),
 ]
+ToolFormat = Annotated[
+    str | None,
+    typer.Option(help="Read tool calls the server leaves in the text: hermes, kimi_k2, glm45, glm47, qwen3_coder, "
+                 "deepseek_v3, deepseek_v31, llama3_json, mistral or pythonic (vLLM's parser names).", metavar="NAME"),
+]  # fmt: skip
+Api = Annotated[
+    str,
+    typer.Option(help="chat (/v1/chat/completions) or completions (/v1/completions on a prompt built from the "
+                 "chat template; needs --tool-format).", metavar="chat|completions"),
+]  # fmt: skip
+ChatTemplatePath = Annotated[
+    str | None,
+    typer.Option("--chat-template", help="The model's chat template for --api completions: a .jinja file, a "
+                 "tokenizer_config.json or a model folder (default: the --tokenizer folder's).", metavar="PATH"),
+]  # fmt: skip
+ReasoningParser = Annotated[
+    str | None,
+    typer.Option(help="How raw text splits into reasoning: think, deepseek_r1, qwen3, kimi_k2, glm45, mistral or "
+                 "none (default: the tool format's usual one).", metavar="NAME"),
+]  # fmt: skip
 TaskSources = Annotated[
     list[str] | None, typer.Option("--tasks", help="Spec files or folders; `builtin` is the catalog.", metavar="PATH")
 ]

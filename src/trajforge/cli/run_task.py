@@ -51,6 +51,10 @@ def run_task(
     on_context: opt.OnContext = "end",
     max_tool_result_tokens: opt.MaxToolResultTokens = None,
     tokenizer: opt.Tokenizer = None,
+    tool_format: opt.ToolFormat = None,
+    api: opt.Api = "chat",
+    chat_template: opt.ChatTemplatePath = None,
+    reasoning_parser: opt.ReasoningParser = None,
 ) -> None:
     """Run one episode with real tools in a sandbox and write its record and row into the run folder OUT.
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from trajforge.policy.chat_template import ChatTemplate
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class ModelConfig:
     """The breaker opens when every endpoint has failed this many requests in a row (0: never)."""
     preflight_timeout: float = 10.0
     """Seconds the preflight waits for each endpoint's model list."""
+    tool_format: str | None = None
+    """A model-native text format (vLLM's parser names, trace.textformats): tool calls the
+    server leaves in `content` are read from it, and `api="completions"` generations parse with it."""
+    api: Literal["chat", "completions"] = "chat"
+    """`completions`: the prompt is built here with `chat_template` and sent to /v1/completions."""
+    chat_template: ChatTemplate | None = None
+    reasoning_parser: str | None = None
+    """The reasoning style raw generations split with (None: the tool format's usual one; "none": no split)."""
 
     @property
     def endpoints(self) -> list[str]:

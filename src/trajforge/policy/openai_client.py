@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from trajforge.policy.base import Completion, ContextLengthExceeded, ModelError, Recovery
+from trajforge.policy.chat_template import ChatTemplateError
 from trajforge.policy.config import ModelConfig
 from trajforge.policy.endpoints import EndpointPool
+from trajforge.policy.native import calls_from_content, message_from_generation, parse_completion
 from trajforge.policy.replies import MalformedReply, ParsedReply, parse_message, parse_reply
 from trajforge.trace import Message
 from trajforge.trace.turns import dumps
@@ -107,14 +109,42 @@ class OpenAIPolicy:
         return Completion(message=reply.message, usage=reply.usage, seconds=time.perf_counter() - started)
 
     async def exchange(self, messages: list[Message], tools: list[dict[str, Any]]) -> ParsedReply:
-        """One completion, read: the turn, its usage, and which field held the reasoning."""
+        """One completion, read: the turn, its usage, and which field held the reasoning.
+
+        With a tool format, calls the server left in `content` are read from it; with
+        `api="completions"` the prompt is built from the chat template and the raw text parsed.
+        """
+        if self.config.api == "completions":
+            return await self._raw_exchange(messages, tools)
         body = await self._post(self._request(messages, tools))
         try:
-            return parse_reply(body)
+            reply = parse_reply(body)
         except MalformedReply as exc:  # final: the server answered, with something we cannot use
             raise ModelError(f"malformed reply: {exc}") from None
+        if self.config.tool_format is None:
+            return reply
+        message, _ = calls_from_content(reply.message, self.config.tool_format, tools)
+        return ParsedReply(message, reply.usage, reply.reasoning_field)
 
-    async def _post(self, request: dict[str, Any]) -> bytes:
+    async def _raw_exchange(self, messages: list[Message], tools: list[dict[str, Any]]) -> ParsedReply:
+        """One /v1/completions call on the chat template's prompt, its text parsed with the tool format."""
+        config = self.config
+        if config.chat_template is None or config.tool_format is None:
+            raise ModelError("api completions needs a chat template and a tool format")
+        kwargs = config.extra_body.get("chat_template_kwargs")
+        try:
+            prompt = config.chat_template.render(messages, tools, kwargs if isinstance(kwargs, dict) else {})
+        except ChatTemplateError as exc:
+            raise ModelError(str(exc)) from None
+        body = await self._post(self._completion_request(prompt), path="/completions")
+        try:
+            text, usage = parse_completion(body)
+        except MalformedReply as exc:
+            raise ModelError(f"malformed reply: {exc}") from None
+        message, _ = message_from_generation(text, config.tool_format, tools, config.reasoning_parser, prompt=prompt)
+        return ParsedReply(message, usage, f"completions:{config.tool_format}" if message.reasoning else None)
+
+    async def _post(self, request: dict[str, Any], path: str = "/chat/completions") -> bytes:
         """The reply body; transient failures are retried with exponential backoff and jitter."""
         import openai
 
@@ -127,7 +157,7 @@ class OpenAIPolicy:
             try:
                 # post() with our own body, not chat.completions.create(): create() walks every message
                 # through the SDK's type transform; cast_to=bytes skips its pydantic models (issue 10).
-                body = await endpoint.client.post("/chat/completions", body=request, cast_to=bytes)
+                body = await endpoint.client.post(path, body=request, cast_to=bytes)
                 answered = True
             except openai.OpenAIError as exc:
                 recovery, failure, answered = classify(exc), describe(exc), True
@@ -162,6 +192,21 @@ class OpenAIPolicy:
             if getattr(config, name) is not None:
                 request[name] = getattr(config, name)
         request.update(config.extra_body)  # as the SDK does with extra_body: merged into the JSON body
+        return request
+
+    def _completion_request(self, prompt: str) -> dict[str, Any]:
+        """A /v1/completions body: the prompt, the sampling, special tokens kept in the text (vLLM drops them else)."""
+        config = self.config
+        request: dict[str, Any] = {
+            "model": config.model,
+            "prompt": prompt,
+            "stream": False,
+            "skip_special_tokens": False,
+        }
+        for name in ("temperature", "top_p", "max_tokens"):
+            if getattr(config, name) is not None:
+                request[name] = getattr(config, name)
+        request.update({k: v for k, v in config.extra_body.items() if k != "chat_template_kwargs"})
         return request
 
 

@@ -42,17 +42,17 @@ def _parse(body: bytes) -> ParsedReply:
         head = body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
         raise MalformedReply(f"the reply is not JSON (it starts {head!r})") from None
     if not isinstance(data, dict):
-        raise MalformedReply(f"the reply is JSON {_kind(data)}, not a chat completion object")
+        raise MalformedReply(f"the reply is JSON {json_kind(data)}, not a chat completion object")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
-        what = "has no choices" if not choices else f"has choices of JSON {_kind(choices)}, not a list"
+        what = "has no choices" if not choices else f"has choices of JSON {json_kind(choices)}, not a list"
         raise MalformedReply(f"the reply {what}")
     choice = choices[0]
     message = choice.get("message") if isinstance(choice, dict) else None
     if not isinstance(message, dict):
         raise MalformedReply("the reply's first choice has no message object")
     parsed, field = parse_message(message)
-    return ParsedReply(parsed, _usage(data.get("usage")), field)
+    return ParsedReply(parsed, usage_of(data.get("usage")), field)
 
 
 def parse_message(message: dict[str, Any]) -> tuple[Message, str | None]:
@@ -66,7 +66,7 @@ def parse_message(message: dict[str, Any]) -> tuple[Message, str | None]:
     for name in REASONING_FIELDS:
         value = message.get(name)
         if value is not None and not isinstance(value, str):
-            raise MalformedReply(f"the message's {name} is JSON {_kind(value)}, not text")
+            raise MalformedReply(f"the message's {name} is JSON {json_kind(value)}, not text")
         if value:
             reasoning, field = value, name
             break
@@ -83,14 +83,14 @@ def _content(value: Any) -> str | None:
         return value
     if isinstance(value, list) and all(isinstance(p, dict) and isinstance(p.get("text"), str) for p in value):
         return "".join(p["text"] for p in value)
-    raise MalformedReply(f"the message's content is JSON {_kind(value)}, not text")
+    raise MalformedReply(f"the message's content is JSON {json_kind(value)}, not text")
 
 
 def _calls(value: Any) -> list[ToolCall]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MalformedReply(f"the message's tool_calls is JSON {_kind(value)}, not a list")
+        raise MalformedReply(f"the message's tool_calls is JSON {json_kind(value)}, not a list")
     calls = []
     for index, call in enumerate(value):
         function = call.get("function") if isinstance(call, dict) else None
@@ -100,16 +100,18 @@ def _calls(value: Any) -> list[ToolCall]:
         if not isinstance(name, str) or not name:
             raise MalformedReply(f"tool call {index} has no function name")
         if arguments is not None and not isinstance(arguments, str | dict):
-            raise MalformedReply(f"tool call {index}'s arguments are JSON {_kind(arguments)}, not a string or object")
+            raise MalformedReply(
+                f"tool call {index}'s arguments are JSON {json_kind(arguments)}, not a string or object"
+            )
         if call_id is not None and not isinstance(call_id, str):
-            raise MalformedReply(f"tool call {index}'s id is JSON {_kind(call_id)}, not text")
+            raise MalformedReply(f"tool call {index}'s id is JSON {json_kind(call_id)}, not text")
         # Arguments that are invalid JSON, not an object, or nested too deep are kept as
         # text in raw_arguments (the episode goes on; the tool answers with an error).
         calls.append(parse_call(call_id or f"call_{index}", name, arguments))
     return calls
 
 
-def _usage(value: Any) -> Usage:
+def usage_of(value: Any) -> Usage:
     """Token counts when the server reports them as integers; missing or odd counts are unknown."""
     if not isinstance(value, dict):
         return Usage()
@@ -120,7 +122,7 @@ def _usage(value: Any) -> Usage:
     )
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """A JSON value's type in JSON's words, for error lines."""
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)

@@ -17,8 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trajforge.policy import ModelConfig
+from trajforge.policy.chat_template import ChatTemplate, load_chat_template
+from trajforge.policy.native import NO_REASONING
 from trajforge.sandbox import SandboxConfig
 from trajforge.tools import parse_toolsets
+from trajforge.trace import textformats
 
 CONFIG_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 REASONING_FIELDS = ("reasoning", "reasoning_content")
@@ -126,6 +129,10 @@ class RunOptions(_Strict):
     runner: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     ray_workers: int = Field(2, ge=1)
+    tool_format: str | None = None
+    api: Literal["chat", "completions"] = "chat"
+    chat_template: str | None = None
+    reasoning_parser: str | None = None
 
     @field_validator("tasks", "category", "endpoint", "reasoning_field", mode="before")
     @classmethod
@@ -161,6 +168,28 @@ class RunOptions(_Strict):
             parse_toolsets(value)  # UnknownToolset is a ValueError: reported under --toolsets
         return value
 
+    @field_validator("tool_format")
+    @classmethod
+    def _tool_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in textformats.formats():
+            raise ValueError(f"unknown tool format {value!r}; known: {', '.join(textformats.formats())}")
+        return value
+
+    @field_validator("reasoning_parser")
+    @classmethod
+    def _reasoning_parser(cls, value: str | None) -> str | None:
+        known = (*textformats.REASONING_STYLES, NO_REASONING)
+        if value is not None and value not in known:
+            raise ValueError(f"unknown reasoning parser {value!r}; known: {', '.join(known)}")
+        return value
+
+    @field_validator("chat_template")
+    @classmethod
+    def _chat_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            load_chat_template(value)  # ChatTemplateError is a ValueError: reported under --chat-template
+        return value
+
     @field_validator("config")
     @classmethod
     def _config(cls, value: str) -> str:
@@ -182,7 +211,25 @@ class RunOptions(_Strict):
                 "--policy model needs --endpoint (or TRAJFORGE_ENDPOINT / OPENAI_BASE_URL) and --model "
                 "(or use --policy oracle)"
             )
+        if self.api == "completions":
+            if self.tool_format is None:
+                raise ValueError("--api completions needs --tool-format NAME (how to read the model's tool calls)")
+            self._template()
+        elif self.chat_template is not None:
+            raise ValueError("--chat-template is used with --api completions only (chat servers apply their own)")
         return self
+
+    def _template(self) -> ChatTemplate | None:
+        """The chat template of --api completions: --chat-template, else the --tokenizer folder's."""
+        if self.api != "completions":
+            return None
+        source = self.chat_template or self.tokenizer
+        if source is None or not Path(source).exists():
+            raise ValueError(
+                "--api completions needs --chat-template PATH (a .jinja file, a tokenizer_config.json or a model "
+                "folder), or a local --tokenizer folder that holds the chat template"
+            )
+        return load_chat_template(source)
 
     def config_name(self) -> str:
         """The dataset config: --config, else `oracle`, else the model name's last path part."""
@@ -208,6 +255,10 @@ class RunOptions(_Strict):
             extra_body=self.extra_body,
             reasoning_fields=tuple(self.reasoning_field),
             timeout=self.request_timeout,
+            tool_format=self.tool_format,
+            api=self.api,
+            chat_template=self._template(),
+            reasoning_parser=self.reasoning_parser,
         )
 
     def settings(self) -> GenerateSettings:

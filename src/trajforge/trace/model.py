@@ -57,6 +57,10 @@ class ToolCall:
     name: str
     arguments: dict[str, JSON] = field(default_factory=dict)
     raw_arguments: str | None = None
+    source: str | None = None
+    """Where the call was read from when the harness read it from the model's text itself:
+    `content:FMT` (the server left it inside `content`; read with the text format FMT) or
+    `completions:FMT` (a raw /v1/completions generation). None: the server's `tool_calls`."""
 
     def to_openai(self, arguments: JSON) -> dict[str, JSON]:
         """This call as an OpenAI `tool_calls` entry, `arguments` in the form the caller needs (string or object)."""

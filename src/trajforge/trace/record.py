@@ -75,6 +75,8 @@ def _call_record(call: ToolCall) -> dict[str, Any]:
     record: dict[str, Any] = {"id": call.id, "name": call.name, "arguments": call.arguments}
     if call.raw_arguments is not None:
         record["raw_arguments"] = call.raw_arguments
+    if call.source is not None:
+        record["source"] = call.source
     return record
 
 
@@ -120,7 +122,7 @@ def from_record(record: Mapping[str, Any]) -> Episode:
 
 def _message(record: Mapping[str, Any]) -> Message:
     calls = [
-        ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}), c.get("raw_arguments"))
+        ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}), c.get("raw_arguments"), c.get("source"))
         for c in record.get("tool_calls") or []
     ]
     return Message(

@@ -44,6 +44,12 @@ def default_reasoning(fmt: str) -> str | None:
     return _format(fmt).reasoning
 
 
+def reasoning_tags(fmt: str, reasoning: str | None = FORMAT_DEFAULT) -> tuple[str, str] | None:
+    """The (opening, closing) reasoning tags `parse` reads for `fmt` under a style (None: no split)."""
+    style = _style(_format(fmt), reasoning)
+    return (STYLES[style].open, STYLES[style].close) if style is not None else None
+
+
 def parse(fmt: str, text: str, tools: Tools = None, *, reasoning: str | None = FORMAT_DEFAULT) -> ParsedText:
     """Reasoning, content and tool calls of one generation in format `fmt`.
 
@@ -155,5 +161,6 @@ __all__ = [
     "default_reasoning",
     "formats",
     "parse",
+    "reasoning_tags",
     "render",
 ]
