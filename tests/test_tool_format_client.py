@@ -26,7 +26,8 @@ RUN = {"command": "bash hi.sh"}
 def kimi(*calls: tuple[str, dict[str, Any]], start: int = 0) -> str:
     """Calls as Kimi-K2 writes them (section, call, argument tokens; ids functions.NAME:IDX)."""
     body = "".join(
-        f"<|tool_call_begin|>functions.{name}:{start + i}<|tool_call_argument_begin|>{json.dumps(args)}<|tool_call_end|>"
+        f"<|tool_call_begin|>functions.{name}:{start + i}<|tool_call_argument_begin|>{json.dumps(args)}"
+        "<|tool_call_end|>"
         for i, (name, args) in enumerate(calls)
     )
     return f"{K_BEGIN}{body}{K_END}"
@@ -148,7 +149,7 @@ def test_api_completions_with_a_glm_template_that_opens_thinking(tmp_path: Path)
         "Look first.</think>Checking.<tool_call>terminal<arg_key>command</arg_key><arg_value>ls</arg_value></tool_call>"
     )
     script = [_completion(generation), _completion("Seen.</think>Nothing there.")]
-    got, server = _episode(script, api="completions", tool_format="glm47", chat_template=_load(template))
+    got, _ = _episode(script, api="completions", tool_format="glm47", chat_template=_load(template))
     first = next(m for m in got.messages if m.role == "assistant")
     assert first.reasoning == "Look first." and first.content == "Checking."
     assert [(c.name, c.arguments, c.source) for c in first.tool_calls] == [
