@@ -148,7 +148,6 @@ def test_secrets_in_results_are_redacted(box: Sandbox) -> None:
 def test_toolsets_by_name() -> None:
     assert parse_toolsets("terminal, file") == ["terminal", "file"]
     assert parse_toolsets("") == ["terminal", "file", "code"]
-    with pytest.raises(ValueError, match="not available yet"):
-        parse_toolsets("browser")
+    assert parse_toolsets("browser") == ["browser"]  # every declared toolset is available now
     with pytest.raises(ValueError, match="unknown toolset 'bogus'"):
         parse_toolsets("terminal,bogus")

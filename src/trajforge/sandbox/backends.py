@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxInfo, SandboxUnavailable
+from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxError, SandboxInfo, SandboxUnavailable
 from trajforge.sandbox.process import ProcessSandbox
 from trajforge.sandbox.procs import kill_uid
 from trajforge.sandbox.uids import UidLease, UidPool
@@ -29,7 +29,7 @@ PASSWD = (
     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
 )
 GROUP = f"root:x:0:\n{AGENT_USER}:x:{AGENT_UID}:\nnogroup:x:65534:\n"
-_REPLACED = {"dev", "tmp", "home", VISIBLE_WORKSPACE.name}
+_REPLACED = {"dev", "proc", "tmp", "home", VISIBLE_WORKSPACE.name}
 
 
 class LocalSandbox(ProcessSandbox):
@@ -39,8 +39,11 @@ class LocalSandbox(ProcessSandbox):
 
 class BwrapSandbox(ProcessSandbox):
     """Child processes inside bubblewrap: the system read-only, the workspace read-write at `/workspace`,
-    HOME at `/home/agent`, user `agent` (uid 1000), a private /tmp, no network (a loopback of its own)
-    unless allowed, dying with trajforge. Fixed paths and names keep traces free of per-episode noise."""
+    HOME at `/home/agent`, user `agent` (uid 1000), a private /tmp, a pid namespace with its own /proc,
+    no network (a loopback of its own) unless allowed, dying with trajforge. Fixed paths and names keep
+    traces free of per-episode noise."""
+
+    uses_pid_namespace = True
 
     def __init__(
         self,
@@ -60,11 +63,12 @@ class BwrapSandbox(ProcessSandbox):
         """The base environment, with the fixed user's name."""
         return {**super().environment(), "USER": AGENT_USER, "LOGNAME": AGENT_USER}
 
-    def command_argv(self, script: str) -> list[str]:
-        """bwrap around the wrapper script."""
+    def shell_argv(self) -> list[str]:
+        """bwrap around the persistent shell."""
         argv = [
             *_system_binds(),
             "--dev", "/dev",
+            "--proc", "/proc",
             "--tmpfs", "/tmp",
             "--tmpfs", "/home",
             "--bind", str(self.info.workspace), str(self.info.visible_workspace),
@@ -73,6 +77,7 @@ class BwrapSandbox(ProcessSandbox):
             "--ro-bind", str(self._root / "group"), "/etc/group",
             "--remount-ro", "/",
             "--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_UID),
+            "--unshare-pid",
             "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox", "--unshare-cgroup-try",
             "--die-with-parent",
             "--new-session",
@@ -80,7 +85,7 @@ class BwrapSandbox(ProcessSandbox):
         ]  # fmt: skip
         if not self._network:
             argv.append("--unshare-net")
-        return ["bwrap", *argv, "--", "bash", "-c", script]
+        return ["bwrap", *argv, "--", *super().shell_argv()]
 
 
 def _system_binds() -> list[str]:
@@ -201,7 +206,12 @@ async def _bwrap_problem(uids: UidPool | None) -> str | None:
     try:
         info = dataclasses.replace(probe.info, visible_workspace=VISIBLE_WORKSPACE, visible_home=VISIBLE_HOME)
         sandbox = BwrapSandbox(info, probe.workspace.parent, Limits(), keep=False, network=False)
-        result = await sandbox.run(ExecRequest("true", timeout=10))
+        try:
+            result = await sandbox.run(ExecRequest("true", timeout=10))
+        except SandboxError as exc:
+            return str(exc)
+        finally:
+            await sandbox.close()
         if result.exit_code != 0:
             return f"a trial command failed: {result.output.strip()[:200]}"
         return None

@@ -81,6 +81,10 @@ class ExecResult:
     omitted_bytes: int = 0
     """Bytes of output dropped from the middle (head and tail are kept)."""
     seconds: float = 0.0
+    cwd: str | None = None
+    """The terminal's working directory after the command (as commands see it); None for `fresh` commands."""
+    shell_ended: bool = False
+    """The command ended the sandbox's shell (`kill $$`); the next command runs in a new one."""
 
 
 _UNSET = PurePosixPath()  # a visible path not given: the host's own is seen

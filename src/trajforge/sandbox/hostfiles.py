@@ -214,6 +214,57 @@ class HostFiles:
                     os.close(sub)
         return False
 
+    # --- the harness's own files in the sandbox (the persistent shell's commands and output pipes) ---
+
+    def private_dir(self, path: str) -> int:
+        """A descriptor of the folder `path` names, made a real folder again if the agent replaced it.
+
+        Whatever the agent put there instead (a link, a file) is removed, so the harness's
+        files never follow it; the descriptor lets the caller work inside without another lookup.
+        """
+        with _errors(path, "preparing"):
+            spot = self._resolve(path, follow_last=False)
+            parent = self._open_dir(spot.area, spot.names[:-1], create=True)
+            name = spot.names[-1]
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    if not stat_module.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+                        os.unlink(name, dir_fd=parent)
+                self._mkdir(parent, name)
+                return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=parent)
+            finally:
+                os.close(parent)
+
+    def put(self, folder: int, name: str, data: bytes) -> None:
+        """Write a new file `name` (replacing one there) in the folder `folder`, readable by the agent's user."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=folder)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
+        try:
+            if self._uid is not None:
+                os.fchown(fd, self._uid, self._uid)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+    def fifo(self, folder: int, name: str) -> int:
+        """A new FIFO `name` in `folder`, writable by the agent's user; returns its read end (non-blocking)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=folder)
+        os.mkfifo(name, 0o600, dir_fd=folder)
+        if self._uid is not None:
+            os.chown(name, self._uid, self._uid, dir_fd=folder, follow_symlinks=False)
+        return os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+
+    @staticmethod
+    def discard(folder: int, names: list[str]) -> None:
+        """Remove the files `names` from `folder` (those already gone are fine)."""
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=folder)
+
     # --- paths ----------------------------------------------------------------------------------
 
     def _display(self, spot: _Located) -> str:

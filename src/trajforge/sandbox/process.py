@@ -1,12 +1,25 @@
-"""Commands as child processes: the part the local and bubblewrap backends share.
+"""Commands in a persistent shell: the part the local and bubblewrap backends share.
 
-Each command runs as a fresh `bash` whose first act is `ulimit` (CPU, address
+Each sandbox starts one bash (inside its isolation, as its user, in its own
+session, with a scrubbed environment) on its first command and keeps it; each
+command runs in a subshell of it whose first act is `ulimit` (CPU, address
 space, file size, open files, processes: hard and soft, so the command cannot
-raise them), in its own session, with a scrubbed environment.
+raise them), see sandbox/shell.py. Starting the sandboxed process once rather
+than per command is what makes a turn cheap.
+
+State between commands: the terminal's commands (not `fresh` ones) share the
+working directory and exported variables, saved when each command exits and
+restored before the next, as hermes-agent's terminal keeps its cwd. Shell
+variables that are not exported, functions, aliases and options do not carry
+over (each command is its own subshell); background processes keep running
+until the episode ends. A command that kills the shell (`kill $$`) ends with a
+note, and the next one gets a new shell with the saved directory and variables.
+
 When trajforge runs as root, every sandbox gets a uid of its own, so the
-process limit holds and "every process of the episode" is simply "every
-process of that uid". The working directory and exported variables persist
-between commands through two state files the wrapper script reads and writes.
+process limit holds and "every process of the episode" is "every process of
+that uid". Under bubblewrap the shell lives in a pid namespace of its own:
+killing the namespace's first process ends every process in it, so closing
+needs no search of /proc.
 """
 
 from __future__ import annotations
@@ -20,8 +33,9 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxInfo
+from trajforge.sandbox.base import ExecRequest, ExecResult, Limits, Sandbox, SandboxError, SandboxInfo
 from trajforge.sandbox.files import (
     HOST_ERRNOS,
     FileContent,
@@ -36,6 +50,7 @@ from trajforge.sandbox.files import (
 )
 from trajforge.sandbox.hostfiles import HostFiles
 from trajforge.sandbox.procs import identity_argv, kill_tree, kill_uid, pids_with_marker
+from trajforge.sandbox.shell import BOOT, OutputProtocol, Shell, ShellDied, children, loop_script
 from trajforge.sandbox.uids import UidLease
 from trajforge.sandbox.workspaces import disown, marker_of
 
@@ -44,27 +59,24 @@ ENV_ALLOWED = ("PATH", "LANG", "TERM")
 # hashes, and every trace showing them, are the same in every repeat of an episode.
 FIXED_GIT_DATE = "2026-02-01T12:00:00+00:00"
 KEEP_BYTES = 64 << 10  # head and tail kept from a command's output, each
+STATE = "~/.trajforge"  # the sandbox's private folder in HOME: the shell's state, commands and output pipes
 _PIPE_GRACE = 0.2  # seconds to read output still arriving after the command exited
-# Only builtins around the command: each extra program would cost a process per call.
-# One line, so that the shell's messages about the command say "line 1".
-_RESTORE = [
-    "read -r __trajforge_cwd 2>/dev/null < {cwd}",
-    'cd "$__trajforge_cwd" 2>/dev/null || cd {workspace}',
-    "unset __trajforge_cwd",
-    "[ -f {env} ] && . {env} 2>/dev/null",
-    "__trajforge_save() {{ pwd > {cwd}; export -p > {env}; }}",
-    "trap __trajforge_save EXIT",
-]
-_RUN = ["IFS= read -r -d '' __trajforge_command < {command}", 'eval "$__trajforge_command"']
+_START_TIMEOUT = 30.0  # seconds for a new shell to report ready
+_KILL_WAIT = 5.0  # seconds for a killed command (or shell) to be reported gone
 # A builtin, not a `prlimit` in the argv: that was one more program started per command (~2 ms). A limit
 # that cannot be set ends the command before it runs, with the shell's message.
 _LIMIT = "ulimit -t {cpu} -v {memory_kb} -f {file_kb} -n {files} -u {processes} || exit 126"
-_WRAPPER = "; ".join([_LIMIT, *_RESTORE, *_RUN])
-_FRESH_WRAPPER = "; ".join([_LIMIT, "cd {workspace}", *_RUN])  # the workspace root, no saved state read or written
+SHELL_ENDED_NOTE = (
+    "the command ended the sandbox's shell; the next command starts a new one "
+    "(working directory and exported variables are kept)"
+)
 
 
 class ProcessSandbox(Sandbox):
-    """A workspace directory and commands run as limited child processes."""
+    """A workspace directory and commands run in a persistent, limited shell."""
+
+    uses_pid_namespace = False
+    """The shell runs in a pid namespace of its own (killing its first process ends all)."""
 
     def __init__(
         self, info: SandboxInfo, root: Path, limits: Limits, keep: bool, lease: UidLease | None = None
@@ -80,6 +92,8 @@ class ProcessSandbox(Sandbox):
         self._closed = False
         self._started = False  # no command ever ran: no process of the sandbox can exist
         self._files = HostFiles(info, limits.file_bytes)
+        self._shells: list[Shell] = []  # every shell started, for close
+        self._idle: list[Shell] = []  # started and waiting for a command (more than one only when calls overlap)
 
     def environment(self) -> dict[str, str]:
         """The whole environment a command sees: a small allow-list, never the host's secrets."""
@@ -90,23 +104,21 @@ class ProcessSandbox(Sandbox):
         env.update(GIT_AUTHOR_DATE=FIXED_GIT_DATE, GIT_COMMITTER_DATE=FIXED_GIT_DATE)
         return env
 
-    def command_argv(self, script: str) -> list[str]:
-        """The argv that runs the wrapper script text; backends wrap it (bubblewrap)."""
-        return ["bash", "-c", script]
+    def shell_argv(self) -> list[str]:
+        """The argv that starts the persistent shell; backends wrap it (bubblewrap)."""
+        return ["bash", "--noprofile", "--norc", "-c", BOOT]
 
-    def _wrapper(self, command: Path, fresh: bool) -> str:
+    def _loop(self) -> str:
         lim = self._limits
-        return (_FRESH_WRAPPER if fresh else _WRAPPER).format(
+        limit = _LIMIT.format(
             cpu=lim.cpu_seconds,
             memory_kb=max(1, lim.memory_bytes >> 10),
             file_kb=max(1, lim.file_bytes >> 10),
             files=lim.open_files,
             processes=lim.processes,
-            cwd=shlex.quote(self.visible(self._state / "cwd")),
-            env=shlex.quote(self.visible(self._state / "env")),
-            workspace=shlex.quote(str(self.info.visible_workspace)),
-            command=shlex.quote(self.visible(command)),
         )
+        state = shlex.quote(self.visible(self._state))
+        return loop_script(limit, state, shlex.quote(str(self.info.visible_workspace)))
 
     def scratch_file(self, stem: str, suffix: str) -> Path:
         """A new host path in HOME/.trajforge, numbered by this sandbox's call counter."""
@@ -115,6 +127,123 @@ class ProcessSandbox(Sandbox):
     def scratch_path(self, stem: str, suffix: str) -> str:
         """A new path in HOME/.trajforge as commands see it, numbered by this sandbox's call counter."""
         return self.visible(self.scratch_file(stem, suffix))
+
+    async def run(self, request: ExecRequest) -> ExecResult:
+        """Run `request.command` in the persistent shell; never raises for what the command itself does."""
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+        command_id = str(next(self._calls))
+        started = time.perf_counter()
+        self._started = True
+        names = [f"cmd-{command_id}", f"out-{command_id}", f"in-{command_id}"]
+        try:
+            folder = self._files.private_dir(STATE)
+        except OSError as exc:
+            raise _as_host_failure(exc, "preparing a command") from exc
+        try:
+            pipe = os.fdopen(self._prepare(folder, names, request), "rb", buffering=0)
+            try:
+                shell = self._idle.pop() if self._idle else await self._start_shell()
+                result = await self._execute(shell, command_id, request, pipe, started)
+            finally:
+                pipe.close()  # (closing twice is harmless: the reading transport closed it already)
+            if shell.alive and not self._closed:
+                self._idle.append(shell)
+            return result
+        finally:
+            HostFiles.discard(folder, names)
+            os.close(folder)
+
+    def _prepare(self, folder: int, names: list[str], request: ExecRequest) -> int:
+        """Write the command (and its stdin) for the shell and make its output FIFO; returns the FIFO's read end."""
+        try:
+            # The command goes in a file the subshell reads and evals: no quoting to get wrong, and a
+            # syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
+            self._files.put(folder, names[0], request.command.encode() + b"\n")
+            if request.stdin is not None:
+                self._files.put(folder, names[2], request.stdin.encode())
+            return self._files.fifo(folder, names[1])
+        except OSError as exc:
+            raise _as_host_failure(exc, "preparing a command") from exc
+
+    async def _start_shell(self) -> Shell:
+        try:
+            shell = Shell([*identity_argv(self.info.uid), *self.shell_argv()], self.environment(), str(self.workspace))
+        except OSError as exc:
+            raise _as_host_failure(exc, "starting the sandbox's shell") from exc
+        self._shells.append(shell)
+        try:
+            await shell.start(self._loop(), _START_TIMEOUT)
+        except ShellDied:
+            shell.kill()
+            await shell.wait(_KILL_WAIT)
+            raise SandboxError(f"the sandbox's shell did not start: {shell.errors()[-500:] or 'no message'}") from None
+        if self.uses_pid_namespace:
+            # outer bwrap -> the namespace's first process -> the shell (its only child yet)
+            shell.namespace_init = next(iter(children(shell.pid)), None)
+            shell.pid = next(iter(children(shell.namespace_init or -1)), shell.pid)
+        return shell
+
+    async def _execute(
+        self, shell: Shell, command_id: str, request: ExecRequest, pipe: BinaryIO, started: float
+    ) -> ExecResult:
+        loop = asyncio.get_running_loop()
+        output = OutputProtocol(loop, self._limits.output_bytes, KEEP_BYTES)
+        await loop.connect_read_pipe(lambda: output, pipe)
+        pending = shell.expect(command_id)
+        stdin = self.visible(self._state / f"in-{command_id}") if request.stdin is not None else "/dev/null"
+        shell.send(f"{command_id} {'fresh' if request.fresh else 'keep'} {stdin}\n")
+        deadline = started + request.timeout
+        killed = shell_ended = False
+        shell.watch()
+        try:
+            # Woken the moment the shell reports the end (no polling), or when the output passes its cap.
+            await _first({pending.ended, output.done}, deadline)
+            if output.done.done() and not output.capped:
+                await _first({pending.ended}, deadline)  # the output ended first: the report follows at once
+            shell_ended = _failed(pending.ended)
+            if shell_ended:  # the command killed its shell: its own processes may still be finishing
+                await _first({output.done}, deadline)
+            killed = not pending.ended.done() or (shell_ended and not output.done.done())
+            if killed or output.capped:
+                killed = True
+                await self._kill_command(shell, pending.started)
+                await _first({pending.ended}, time.perf_counter() + _KILL_WAIT)
+                if not pending.ended.done():
+                    shell.kill()  # it did not come back: the next command gets a new shell
+            elif not output.done.done():
+                await asyncio.wait({output.done}, timeout=_PIPE_GRACE)  # a background process may hold the pipe
+        except BaseException:  # cancelled (the episode's time ran out): leave nothing of the command running
+            await self._kill_command(shell, pending.started)
+            raise
+        finally:
+            shell.unwatch()
+            output.close()
+            shell.forget(command_id)
+        status, cwd = pending.ended.result() if pending.ended.done() and not _failed(pending.ended) else (None, "")
+        return ExecResult(
+            output=output.text(),
+            exit_code=None if killed else status,
+            timed_out=killed and not output.capped,
+            output_capped=output.capped,
+            omitted_bytes=output.omitted,
+            seconds=time.perf_counter() - started,
+            cwd=cwd or None,
+            shell_ended=shell_ended,
+        )
+
+    async def _kill_command(self, shell: Shell, started: asyncio.Future[int]) -> None:
+        """SIGKILL a running command's process group and process tree (the shell itself lives on)."""
+        if shell.alive:
+            targets = children(shell.pid)  # the shell runs one command at a time: its children are that command
+        elif not self.uses_pid_namespace and started.done() and not started.cancelled() and not _failed(started):
+            targets = [started.result()]  # its shell is gone; outside a namespace the pid it reported is the host's
+        else:
+            targets = []  # the namespace died with the shell, and every process in it
+        for pid in targets:
+            kill_tree(pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     # The file API: host file operations, each in a worker thread so the event loop never waits on a disk.
 
@@ -146,97 +275,28 @@ class ProcessSandbox(Sandbox):
         """See Sandbox.make_dirs."""
         return await asyncio.to_thread(self._files.make_dirs, path)
 
-    async def run(self, request: ExecRequest) -> ExecResult:
-        """Run `request.command` in bash; never raises for what the command itself does."""
-        # The command goes in a file the wrapper reads and evals: no quoting to get wrong,
-        # and a syntax error in it reads as the shell's own ("bash: eval: line 1: ...").
-        command = self.scratch_file("command", ".sh")
-        started = time.perf_counter()
-        self._started = True
-        loop = asyncio.get_running_loop()
-        try:
-            self.write_text(command, request.command + "\n")
-            transport, protocol = await loop.subprocess_exec(
-                lambda: _ExitAwareProtocol(loop),
-                *identity_argv(self.info.uid),
-                *self.command_argv(self._wrapper(command, request.fresh)),
-                stdin=asyncio.subprocess.PIPE if request.stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                cwd=self.workspace,
-                env=self.environment(),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            if exc.errno in HOST_ERRNOS:  # no processes, descriptors or disk left: not the command's doing
-                raise host_failure(exc, "starting a command") from exc
-            raise
-        process = asyncio.subprocess.Process(transport, protocol, loop)
-        try:
-            result = await self._collect(process, protocol.exited, request, started)
-        except BaseException:  # cancelled (the episode's time ran out): leave nothing running
-            kill_tree(process.pid)
-            _kill_group(process.pid)
-            raise
-        finally:
-            command.unlink(missing_ok=True)
-        return result
-
-    async def _collect(
-        self, process: asyncio.subprocess.Process, exited: asyncio.Future[None], request: ExecRequest, started: float
-    ) -> ExecResult:
-        if request.stdin is not None and process.stdin is not None:
-            process.stdin.write(request.stdin.encode())
-            process.stdin.close()
-        reader = _CappedOutput(self._limits.output_bytes)
-        assert process.stdout is not None
-        draining = asyncio.ensure_future(reader.drain(process.stdout))
-        deadline = started + request.timeout
-        # Not process.wait(): asyncio's wait also waits for the pipes, which a background
-        # process started by the command can hold open for as long as it lives. `exited` is
-        # woken by the child watcher the moment the command ends: no polling, no rounding up.
-        await _first({draining, exited}, deadline)
-        if exited.done() and not draining.done():
-            await asyncio.wait({draining}, timeout=_PIPE_GRACE)
-        if draining.done() and not reader.capped:
-            await _first({exited}, deadline)
-        killed = process.returncode is None
-        if killed:
-            kill_tree(process.pid)
-            _kill_group(process.pid)
-            await _first({exited}, time.perf_counter() + 5)
-        draining.cancel()
-        transport = getattr(process, "_transport", None)  # release a pipe a background process holds
-        if transport is not None:
-            transport.close()
-        return ExecResult(
-            output=reader.text(),
-            exit_code=None if killed else process.returncode,
-            timed_out=killed and not reader.capped,
-            output_capped=reader.capped,
-            omitted_bytes=reader.omitted,
-            seconds=time.perf_counter() - started,
-        )
-
     def adopt(self, path: Path) -> None:
         """Give a host-created file in the workspace to the sandbox's uid."""
         if self.info.uid is not None:
             os.chown(path, self.info.uid, self.info.uid, follow_symlinks=False)
 
     async def close(self) -> None:
-        """Kill every process the episode started, then remove the workspace unless kept."""
+        """Kill every process the episode started, then remove the workspace unless kept.
+
+        Kept workspaces are handed back to the invoking user first (their files belonged
+        to the sandbox's pool uid, which the next sandbox may be lent).
+        """
         if self._closed:
             return
         self._closed = True
-        emptied = True
-        if not self._started:
-            pass  # nothing to look for: the /proc scan below costs milliseconds
-        elif self.info.uid is not None:
-            emptied = await kill_uid(self.info.uid)
-        else:
-            for pid in pids_with_marker(self._marker):
-                kill_tree(pid)
+        self._idle.clear()
+        emptied = await self._kill_everything()
+        for shell in self._shells:
+            await shell.wait(_KILL_WAIT)
+            shell.release()
         if self._keep:
+            if self.info.uid is not None:
+                give_back(self._root)
             disown(self._root)  # kept on purpose: not for remove_stale_workspaces
         else:
             shutil.rmtree(self._root, ignore_errors=True)
@@ -244,63 +304,45 @@ class ProcessSandbox(Sandbox):
             # Only now, and marked dirty if a process of the uid outlived the killing: its next borrower kills again.
             self._lease.release(clean=emptied)
 
+    async def _kill_everything(self) -> bool:
+        """Kill every process of the sandbox; True when none is left."""
+        if not self._started:
+            return True  # no command ever ran: nothing to look for
+        if self.uses_pid_namespace:
+            for shell in self._shells:
+                shell.kill()  # the namespace's first process: the kernel ends every process in the namespace
+            waited = [await shell.wait(_KILL_WAIT) for shell in self._shells]
+            if all(waited):
+                return True  # the outer bwrap exits only after its namespace is empty
+        for shell in self._shells:
+            shell.kill()
+        if self.info.uid is not None:
+            return await kill_uid(self.info.uid)
+        for pid in pids_with_marker(self._marker):
+            kill_tree(pid)
+        return True
 
-async def _first(waits: set[asyncio.Future[None]], deadline: float) -> None:
+
+def give_back(root: Path) -> None:
+    """Make everything under `root` the invoking user's (its uid and gid), links not followed."""
+    uid, gid = os.getuid(), os.getgid()
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+    os.chown(root, uid, gid)
+
+
+def _as_host_failure(exc: OSError, doing: str) -> OSError:
+    """`exc` as a HostFailure when the host ran out of something, else unchanged."""
+    return host_failure(exc, doing) if exc.errno in HOST_ERRNOS else exc
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is not None
+
+
+async def _first(waits: set[asyncio.Future[Any]], deadline: float) -> None:
     """Wait until one of `waits` is done or `deadline` (a perf_counter time) passes."""
     if not any(w.done() for w in waits):
         await asyncio.wait(waits, timeout=max(0.0, deadline - time.perf_counter()), return_when=asyncio.FIRST_COMPLETED)
-
-
-class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """asyncio's protocol for a child's pipes, with a future done when the child itself exits."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=1 << 16, loop=loop)
-        self.exited: asyncio.Future[None] = loop.create_future()
-
-    def process_exited(self) -> None:
-        super().process_exited()
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-class _CappedOutput:
-    """Reads a stream to its end, keeping its head and tail and counting what it drops."""
-
-    def __init__(self, cap: int, keep: int = KEEP_BYTES) -> None:
-        self._cap, self._keep = cap, keep
-        self._head = bytearray()
-        self._tail = bytearray()
-        self.total = 0
-        self.capped = False
-
-    async def drain(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(1 << 16):
-            self.total += len(chunk)
-            room = self._keep - len(self._head)
-            if room > 0:
-                self._head += chunk[:room]
-                chunk = chunk[room:]
-            if chunk:
-                self._tail += chunk
-                del self._tail[: max(0, len(self._tail) - self._keep)]
-            if self.total > self._cap:
-                self.capped = True
-                return
-
-    @property
-    def omitted(self) -> int:
-        return self.total - len(self._head) - len(self._tail)
-
-    def text(self) -> str:
-        """The kept output as text, with a marker where the middle was dropped."""
-        head = self._head.decode("utf-8", errors="replace")
-        if not self.omitted:
-            return head + self._tail.decode("utf-8", errors="replace")
-        tail = self._tail.decode("utf-8", errors="replace")
-        return f"{head}\n[... {self.omitted} bytes of output omitted ...]\n{tail}"

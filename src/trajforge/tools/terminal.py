@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trajforge.sandbox import ExecRequest, ExecResult
+from trajforge.sandbox.process import SHELL_ENDED_NOTE
 from trajforge.tools.registry import ToolContext, tool
 from trajforge.trace import Flag
 from trajforge.trace.turns import dumps
@@ -21,6 +22,8 @@ def exec_payload(result: ExecResult, ctx: ToolContext, timeout: float) -> dict[s
         payload["error"] = f"timed out after {timeout:g} s; the command and its children were killed"
     elif result.output_capped:
         payload["error"] = "output limit reached; the command was killed"
+    if result.shell_ended:
+        payload["note"] = SHELL_ENDED_NOTE
     return payload
 
 
