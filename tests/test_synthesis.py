@@ -227,6 +227,9 @@ def test_a_run_killed_with_sigkill_resumes_without_duplicate_ids(tmp_path: Path)
         assert 3 <= before < 8
         with out.open("ab") as handle:  # a task cut half-way, as a crash mid-write leaves it
             handle.write(b"---\nid: same-id\ncategory: File Operations\nprompt: cut he")
+        raw = out.parent / "tasks.synthesis" / "raw.jsonl"
+        with raw.open("ab") as handle:  # and an answer cut half-way
+            handle.write(b'{"request": 99, "answ')
         result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cut a partial last task" in result.stderr and f"holds {before} tasks" in result.stderr
@@ -234,6 +237,8 @@ def test_a_run_killed_with_sigkill_resumes_without_duplicate_ids(tmp_path: Path)
     assert len(ids) == 8 and len(set(ids)) == 8
     assert ids[:2] == ["same-id", "same-id-2"]
     assert json.loads(out.with_name("tasks.report.json").read_text())["accepted"] == 8
+    answers = [json.loads(line) for line in raw.read_text().splitlines()]  # every line whole
+    assert len(answers) >= 8 and all(a["request"] != 99 for a in answers)
 
 
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:

@@ -246,6 +246,9 @@ class _Display:
 
     def on_event(self, event: SynthesisEvent) -> None:
         """Advance the bar, or print the event's line."""
+        if event.kind == "warning":
+            self.errors.print(f"warning: {event.text}", markup=False)
+            return
         if self.interactive:
             if self.synthesis is not None:
                 report, accepted = self.synthesis.report, sum(self.synthesis.quotas.accepted.values())

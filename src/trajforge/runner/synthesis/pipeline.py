@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from trajforge.policy import OpenAIPolicy, PolicyError
+from trajforge.runner.ledger import cut_partial_line
 from trajforge.runner.lock import RunLock
 from trajforge.runner.records import append_line
 from trajforge.runner.synthesis.calibrate import calibrate
@@ -48,7 +49,7 @@ class SynthesisEvent:
     """Something a progress display shows: a request answered or failed, a task accepted or rejected."""
 
     kind: str
-    """`accepted`, `rejected`, `request` or `failed`."""
+    """`accepted`, `rejected`, `request`, `failed` or `warning`."""
     text: str
 
 
@@ -89,6 +90,8 @@ class Synthesis:
         """Read the output (repairing a cut last task), the seeds and the last report; returns problems to show."""
         problems: list[str] = []
         existing = self.file.open()
+        if self.raw_path.exists():
+            cut_partial_line(self.raw_path)  # a crash mid-append: the next answer starts on its own line
         if self.file.repaired_bytes:
             problems.append(f"note: cut a partial last task ({self.file.repaired_bytes} bytes) from {self.file.path}")
         accepted: Counter[Key] = Counter()
@@ -132,7 +135,9 @@ class Synthesis:
         self.calibration = OpenAIPolicy(calibration) if settings.calibrate else None
         self.calibration_info = ModelInfo(name=calibration.model, endpoint=calibration.endpoint)
         self.factory = SandboxFactory(settings.sandbox)
-        await self.factory.backend()
+        if await self.factory.backend() == "local" and (settings.probe or settings.calibrate):
+            text = "the local sandbox does not isolate the file system: model-written set-up and checks run as you"
+            self.on_event(SynthesisEvent("warning", text))
         missing = sum(self.quotas.missing(key) for key in self.quotas.target)
         self.max_requests = settings.max_requests or 4 * math.ceil(missing / max(1, settings.per_request)) + 4
         try:

@@ -37,7 +37,7 @@ def _seed_yaml(seeds: list[TaskSpec]) -> str:
     shown = []
     for spec in seeds:
         data: dict[str, Any] = spec.model_dump(exclude_defaults=True, exclude={"oracle", "limits"}, mode="json")
-        shown.append({k: v for k, v in data.items() if k in ("id", "prompt", "toolsets", "fixtures", "check",
+        shown.append({k: v for k, v in data.items() if k in ("id", "prompt", "toolsets", "fixtures", "home", "check",
                                                              "check_python")})  # fmt: skip
     return yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=120) if shown else "(none)\n"
 
@@ -66,10 +66,9 @@ Each task needs a check that fails before the work and passes after it, and a wr
 
 def evolve_messages(spec: TaskSpec, env: Environment) -> list[tuple[Role, str]]:
     """(role, content) pairs asking for one harder variant of an accepted task, in the same environment."""
-    task = yaml.safe_dump(
-        [spec.model_dump(exclude_defaults=True, exclude={"oracle", "calibration"}, mode="json")],
-        sort_keys=False, allow_unicode=True, width=120,
-    )  # fmt: skip
+    shown = spec.model_dump(exclude_defaults=True, exclude={"oracle", "calibration", "negatives", "alternates"},
+                            mode="json")  # fmt: skip
+    task = yaml.safe_dump([shown], sort_keys=False, allow_unicode=True, width=120)
     user = f"""\
 Rewrite this task into one harder variant: more steps, more files, or an added constraint.
 Keep its category and subcategory and its environment; give it a new id, a new check and a new wrong_solution.
