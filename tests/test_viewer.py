@@ -264,6 +264,16 @@ def test_malformed_rows_are_listed_and_shown_raw(tmp_path: Path) -> None:
         assert status == 404
 
 
+def test_an_empty_dataset_shows_empty_pages(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with ViewerServer([empty], tmp_path / "cache") as running:
+        for path in ("/", "/list?q=anything&sort=-turns", "/compare"):
+            assert get(running.url + path)[0] == 200
+        assert count(get(running.url + "/list?q=word")[1]) == 0
+        assert get(running.url + "/trace?config=empty&id=x")[0] == 404
+
+
 def get_sample_line() -> str:
     return json.dumps(render(sample_episode("good-row")))
 

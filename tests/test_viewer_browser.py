@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def tab(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -101,6 +104,10 @@ def test_j_and_k_step_through_the_current_list(server: ViewerServer, tab: Page, 
         tab.keyboard.press("k")
     assert tab.url == first
     shoot(tab, tmp_path, "stepped")
+    tab.click("#copy-json")
+    tab.wait_for_function("document.getElementById('copy-status').textContent.startsWith('copied')")
+    row = json.loads(tab.evaluate("navigator.clipboard.readText()"))
+    assert row["id"] in tab.locator("#permalink").get_attribute("href") and len(row["conversations"]) == 5
     assert tab.problems == []  # type: ignore[attr-defined]
 
 

@@ -74,7 +74,7 @@ def _serve(state: ViewerState, host: str, port: int, token: str | None, open_bro
     from trajforge.viewer import create_app
 
     config = uvicorn.Config(create_app(state, host=host, port=port, token=token), host=host, port=port,
-                            log_level="warning", access_log=False)  # fmt: skip
+                            log_level="error", access_log=False)  # fmt: skip
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
@@ -92,6 +92,9 @@ def _serve(state: ViewerState, host: str, port: int, token: str | None, open_bro
             webbrowser.open(url)
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        pass
     if not server.started:
         raise fail(f"cannot listen on {host}:{port} (in use, or not an address of this machine)")

@@ -47,6 +47,8 @@ def write_grams(rows: npt.NDArray[np.uint8], path: Path) -> None:
     count = len(rows)
     width = (count + 7) // 8
     with path.open("wb") as handle:
+        if not count:
+            return
         for first in range(0, BITS, _BLOCK_BUCKETS):
             columns = rows[:, first // 8 : (first + _BLOCK_BUCKETS) // 8]
             bits = np.unpackbits(columns, axis=1, count=_BLOCK_BUCKETS)  # N x buckets
@@ -57,6 +59,8 @@ def candidates(path: Path, count: int, term: bytes) -> npt.NDArray[np.bool_] | N
     """Rows that may hold `term`, or None when the term is too short to filter on."""
     if len(term) < 3:
         return None
+    if not count:
+        return np.zeros(0, dtype=bool)
     width = (count + 7) // 8
     keep = np.ones(count, dtype=bool)
     buckets = np.unique(_hashes(np.frombuffer(term, dtype=np.uint8)))

@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from trajforge.viewer.sources import Source
 VERSION = 3  # bump when the index's columns or their meaning change
 PIECE_BYTES = 16 << 20
 PARALLEL_BYTES = 64 << 20
+ABANDONED_SECONDS = 24 * 3600
 Progress = Callable[[int, int], None]  # (pieces done, pieces in all)
 PACKED = ("packed_start", "packed_length", "packed_size")
 _NUMERIC = {"turns": pa.int32(), "calls": pa.int32(), "think": pa.float32(), "tokens": pa.int64()}
@@ -178,11 +180,24 @@ def open_index(
     asked, state = _folder_name(paths, sources)
     folder = root / f"{asked}-{state}"
     if not (folder / "meta.json").is_file():
+        _remove_abandoned(root)
         _build(folder, list(sources), workers, progress)
         for stale in root.glob(f"{asked}-*"):
             if stale != folder:
                 shutil.rmtree(stale, ignore_errors=True)
     return load(folder, list(sources))
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Half-built index folders a killed viewer left (older than a day: a running build's is fresh)."""
+    if not root.is_dir():
+        return
+    for work in root.glob(".*"):
+        try:
+            if time.time() - work.stat().st_mtime > ABANDONED_SECONDS:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _build(folder: Path, sources: list[Source], workers: int, progress: Progress | None) -> None:

@@ -39,6 +39,7 @@ class ListRow:
     outcome: str
     flags: list[str]
     problem: str
+    model: str
 
 
 def home(state: ViewerState) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def list_rows(state: ViewerState, positions: npt.NDArray[np.int64], query: Query
             int(index.num["turns"][position]), int(index.num["calls"][position]), float(index.num["think"][position]),
             f"{tokens:,}" if measured else f"≈{tokens:,}", index.tags["tools"].at(position),
             index.coded["finish"].at(position), index.coded["outcome"].at(position), index.tags["flags"].at(position),
-            index.text["problem"][position],
+            index.text["problem"][position], index.coded["model"].at(position),
         ))  # fmt: skip
     return rows
 
