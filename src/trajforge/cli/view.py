@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import webbrowser
 from pathlib import Path
@@ -92,9 +93,7 @@ def _serve(state: ViewerState, host: str, port: int, token: str | None, open_bro
             webbrowser.open(url)
 
     threading.Thread(target=announce, daemon=True).start()
-    try:
+    with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
         server.run()
-    except SystemExit:  # uvicorn exits when it cannot bind
-        pass
     if not server.started:
         raise fail(f"cannot listen on {host}:{port} (in use, or not an address of this machine)")
