@@ -21,19 +21,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_dataset import _peak_rss_mb  # noqa: E402
 from benchmarks.bench_harness import _machine_ticks  # noqa: E402
+from benchmarks.profile_summary import profiled  # noqa: E402
+from benchmarks.profile_summary import summary as summary_lines  # noqa: E402
 from trajforge.policy import ModelConfig  # noqa: E402
 from trajforge.runner import GenerateSettings, generate  # noqa: E402
 from trajforge.sandbox import SandboxConfig  # noqa: E402
 from trajforge.tasks import load_tasks  # noqa: E402
 
 
-def _one_run(url: str, episodes: int, concurrency: int, sandbox: str) -> dict[str, float]:
+def _one_run(url: str, episodes: int, concurrency: int, sandbox: str, profile: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "tasks.yaml"
         spec.write_text(json.dumps([
@@ -46,7 +49,11 @@ def _one_run(url: str, episodes: int, concurrency: int, sandbox: str) -> dict[st
         settings = GenerateSettings(out=Path(tmp) / "out", config="bench", sandbox=SandboxConfig(backend=sandbox),
                                     model=model, concurrency=concurrency)  # fmt: skip
         started, cpu, ticks = time.perf_counter(), time.process_time(), _machine_ticks()
-        summary = asyncio.run(generate(tasks, settings))
+        stats = None
+        if profile:
+            summary, stats = profiled(lambda: asyncio.run(generate(tasks, settings)))
+        else:
+            summary = asyncio.run(generate(tasks, settings))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         busy, total = (a - b for a, b in zip(_machine_ticks(), ticks, strict=True))
         records = [json.loads(line) for f in (Path(tmp) / "out" / "runs" / "bench").glob("episodes-*.jsonl")
@@ -54,6 +61,7 @@ def _one_run(url: str, episodes: int, concurrency: int, sandbox: str) -> dict[st
     turns = sum(len(r["timing"]["model_calls"]) for r in records)
     assert summary.ran == episodes and all(r["finish"] == "stop" for r in records)
     return {
+        "profile": summary_lines(stats, turns) if stats is not None else [],
         "episodes_per_s": episodes / wall,
         "turns_per_s": turns / wall,
         "cpu_ms_per_turn": cpu / turns * 1000,
@@ -69,11 +77,12 @@ def main() -> None:
     parser.add_argument("--latency", default="0,0.2")
     parser.add_argument("--concurrency", default="1,16,64,256")
     parser.add_argument("--sandbox", default="local")
-    parser.add_argument("--step", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="after the figures, one profiled run per latency")
+    parser.add_argument("--step", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:  # one measurement in a fresh process, so RSS is its own
-        url, episodes, concurrency, sandbox = args.step
-        print(json.dumps(_one_run(url, int(episodes), int(concurrency), sandbox)))
+        url, episodes, concurrency, sandbox, profile = args.step
+        print(json.dumps(_one_run(url, int(episodes), int(concurrency), sandbox, profile == "1")))
         return
     print(f"{'latency s':>9} {'in flight':>9} {'episodes':>8} {'episodes/s':>10} {'turns/s':>8} "
           f"{'harness CPU ms/turn':>19} {'peak RSS MB':>11} {'machine busy':>12}")  # fmt: skip
@@ -83,16 +92,26 @@ def main() -> None:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         try:
-            for concurrency in (int(c) for c in args.concurrency.split(",")):
+            concurrencies = [int(c) for c in args.concurrency.split(",")]
+            for concurrency in concurrencies:
                 count = args.episodes if concurrency > 1 else max(1, args.episodes // 10)
-                step = [sys.executable, __file__, "--step", url, str(count), str(concurrency), args.sandbox]
-                figures = json.loads(subprocess.run(step, capture_output=True, text=True, check=True).stdout)
+                figures = _step(url, count, concurrency, args.sandbox, profile=False)
                 print(f"{latency:>9} {concurrency:9} {count:8} {figures['episodes_per_s']:10.2f} "
                       f"{figures['turns_per_s']:8.1f} {figures['cpu_ms_per_turn']:19.2f} {figures['rss_mb']:11.0f} "
                       f"{figures['busy']:11.0f}%", flush=True)  # fmt: skip
+            if args.profile:
+                profiled_run = _step(url, args.episodes, concurrencies[0], args.sandbox, profile=True)
+                print("\n".join(profiled_run["profile"]), flush=True)
         finally:
             server.stdin.close()  # type: ignore[union-attr]
             server.wait(timeout=10)
+
+
+def _step(url: str, count: int, concurrency: int, sandbox: str, profile: bool) -> dict[str, Any]:
+    """One measurement in a fresh process (its RSS and imports its own)."""
+    step = [sys.executable, __file__, "--step", url, str(count), str(concurrency), sandbox, "1" if profile else "0"]
+    result: dict[str, Any] = json.loads(subprocess.run(step, capture_output=True, text=True, check=True).stdout)
+    return result
 
 
 if __name__ == "__main__":
