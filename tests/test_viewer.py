@@ -22,7 +22,7 @@ from trajforge.trace import render
 from trajforge.viewer import find_sources, open_index
 
 from .episodes import sample_episode
-from .viewer_data import XSS_SCRIPT, ViewerServer, write_dataset, write_run_folder
+from .viewer_data import XSS_SCRIPT, ViewerServer, run_episodes, write_dataset, write_run_folder
 
 TRAJFORGE = str(Path(sys.executable).with_name("trajforge"))
 
@@ -309,7 +309,10 @@ def test_running_viewer_sees_appended_records(tmp_path: Path) -> None:
 
 
 def test_screenshots_the_run_kept_are_shown(tmp_path: Path) -> None:
-    data = write_run_folder(tmp_path / "run")
+    episodes = run_episodes()
+    shot_result = {"analysis": "a chart", "screenshot_path": "/workspace/screenshots/step-1.png"}
+    episodes[0].messages[4].content = json.dumps(shot_result)
+    data = write_run_folder(tmp_path / "run", episodes)
     episode_id = "00000000-0000-4000-8000-000000000000"
     shots = data / "runs" / "oracle" / "screenshots" / episode_id
     shots.mkdir(parents=True)
@@ -317,6 +320,8 @@ def test_screenshots_the_run_kept_are_shown(tmp_path: Path) -> None:
     (shots / "notes.txt").write_text("not an image")
     with ViewerServer([data], tmp_path / "cache") as running:
         _, html, _ = get(f"{running.url}/trace?config=oracle&id={episode_id}")
+        beside = html.split('<aside class="panel"', 1)[0]
+        assert beside.count('<img class="shot"') == 1  # beside the call that took it, and in the panel
         src = _first(r'<img class="shot" src="([^"]+)"', html)
         status, _, headers = get(running.url + src)
         assert status == 200 and headers["content-type"] == "image/png"

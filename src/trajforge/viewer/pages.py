@@ -154,13 +154,17 @@ def trace_page(state: ViewerState, position: int, query: Query) -> dict[str, Any
         "permalink": Query().url("/trace", **ident), "raw": Query().url("/raw", **ident),
         "compare": f"/compare?task={task}" if len(state.task_rows(task)) > 1 else "",
         "file": index.files[int(index.num["file"][position])], "line": int(index.num["line"][position]),
-        "shots": [Query().url("/shot", **ident, name=p.name) for p in screenshots(source, row_id)],
+        "shots": {p.name: Query().url("/shot", **ident, name=p.name) for p in screenshots(source, row_id)},
         "category": index.coded["category"].at(position), "subcategory": index.coded["subcategory"].at(position),
     }  # fmt: skip
 
 
 def screenshots(source: Source, row_id: str) -> list[Path]:
-    """Images a run kept for an episode: OUT/runs/<config>/screenshots/<id>/ (run folders only)."""
+    """Images a run kept for an episode: OUT/runs/<config>/screenshots/<id>/ (run folders only).
+
+    browser_vision saves `screenshots/browser_screenshot_N.png` in the workspace; a run that keeps them
+    puts that folder here, and the trace page shows each beside the call that took it.
+    """
     if source.run_folder is None or not row_id or "/" in row_id or row_id.startswith("."):
         return []
     folder = source.run_folder / "runs" / source.name / "screenshots" / row_id

@@ -25,6 +25,8 @@ class ResultView:
     text: str
     error: bool
     seconds: float | None = None
+    screenshot: str = ""
+    """The file name of a screenshot the call saved (browser_vision's `screenshot_path`)."""
 
     @property
     def long(self) -> bool:
@@ -151,8 +153,19 @@ def _call_view(call: ToolCall, result: Message | None, seconds: dict[str, float]
     view = CallView(call.id, call.name, raw if raw is not None else fields(call.arguments), raw is not None)
     if result is not None:
         text = result.content or ""
-        view.result = ResultView(_readable(text), is_error(text), seconds.get(call.id))
+        view.result = ResultView(_readable(text), is_error(text), seconds.get(call.id), _screenshot(text))
     return view
+
+
+def _screenshot(text: str) -> str:
+    if '"screenshot_path"' not in text:
+        return ""
+    try:
+        value = loads(text)
+    except ValueError:
+        return ""
+    path = value.get("screenshot_path") if isinstance(value, dict) else None
+    return path.rsplit("/", 1)[-1] if isinstance(path, str) else ""
 
 
 def _readable(text: str) -> str:
