@@ -104,9 +104,9 @@ def test_publish_is_the_same_with_one_or_two_workers_and_any_file_order(tmp_path
     two = publish([tmp_path / "rows" / "b" / "mix.jsonl", tmp_path / "rows" / "a" / "mix.jsonl"], tmp_path / "two",
                   workers=2, pretty_name="one")  # fmt: skip
     assert one.curation.configs[0].report.kept == two.curation.configs[0].report.kept > 0
-    for name in ("README.md", "data/mix/train-00000-of-00001.parquet"):
-        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
-    ids = pq.read_table(tmp_path / "two" / "data" / "mix" / "train-00000-of-00001.parquet").column("id").to_pylist()
+    assert (tmp_path / "one" / "README.md").read_bytes() == (tmp_path / "two" / "README.md").read_bytes()
+    assert shard(tmp_path / "one").read_bytes() == shard(tmp_path / "two").read_bytes()
+    ids = pq.read_table(shard(tmp_path / "two")).column("id").to_pylist()
     assert ids == sorted(ids) and len(ids) == len(set(ids))  # taken from two spilled pieces, in id order
 
 
@@ -133,13 +133,13 @@ def test_published_dataset_can_be_curated_again(tmp_path: Path) -> None:
     again = run("publish", first, "--out", second)
     assert again.returncode == 0, again.stderr
     assert "mix: 3 rows published, 0 dropped" in again.stdout
-    before = pq.read_table(first / "data" / "mix" / "train-00000-of-00001.parquet")
-    after = pq.read_table(second / "data" / "mix" / "train-00000-of-00001.parquet")
+    before = pq.read_table(shard(first))
+    after = pq.read_table(shard(second))
     assert before.equals(after)
     assert "no generation manifest" in (second / "README.md").read_text()
-    in_place = run("publish", first, "--out", first)  # re-curating a dataset into itself
-    assert in_place.returncode == 0, in_place.stderr
-    assert pq.read_table(first / "data" / "mix" / "train-00000-of-00001.parquet").equals(before)
+    in_place = run("publish", first, "--out", first)  # re-curating a dataset into itself: refused, untouched
+    assert in_place.returncode == 2 and "refusing to write into inputs" in in_place.stderr
+    assert pq.read_table(shard(first)).equals(before)
 
 
 def test_publish_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
@@ -197,7 +197,8 @@ def test_unreadable_lines_are_reported_with_file_and_line(tmp_path: Path) -> Non
     assert result.returncode == 0
     assert f"skipped: {rows}:2:" in result.stderr
     data = json.loads(result.stdout)
-    assert data["unreadable"] == 1 and _counts(data) == {"malformed row": 1}
+    # every line counted once: the line that is not JSON is read and dropped as malformed, like the bad row
+    assert data["unreadable"] == 1 and _counts(data) == {"malformed row": 2} and data["configs"][0]["read"] == 3
     assert parse  # the strict parser is what decides "malformed"
 
 
@@ -238,3 +239,9 @@ def test_arguments_with_integers_beyond_64_bits_go_through_every_filter(tmp_path
     exported = run("export", runs, "--to", "openai", "--out", tmp_path / "openai")
     assert exported.returncode == 0, exported.stderr
     assert str(big) in (tmp_path / "openai" / "mix.jsonl").read_text()
+
+
+def shard(dataset: Path, config: str = "mix") -> Path:
+    """The one Parquet shard of `config` (its name holds the content's fingerprint)."""
+    (found,) = (dataset / "data" / config).glob("train-*-00000-of-00001.parquet")
+    return found

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from .test_cli import run
-from .test_cli_generate import SPEC
+from .test_cli_generate import SPEC as GENERATE_SPEC
+
+SPEC = GENERATE_SPEC.split("- id: needs-browser")[0]  # one task: the counts below do not move with the toolsets
 
 
 def test_publish_two_configs_and_load_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,4 +51,4 @@ def test_publish_two_configs_and_load_them(tmp_path: Path, monkeypatch: pytest.M
         assert json.loads(rows[0]["tools"])[0]["type"] == "function"
     stats = json.loads(run("stats", out, "--json").stdout)
     assert [(c["config"], c["samples"]) for c in stats["configs"]] == [("glm-5.1", 3), ("kimi", 3)]
-    assert os.path.exists(out / "data" / "kimi" / "train-00000-of-00001.parquet")
+    assert len(list((out / "data" / "kimi").glob("train-*-00000-of-00001.parquet"))) == 1

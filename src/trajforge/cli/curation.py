@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,6 @@ from trajforge.dataset import (
     ImportSettings,
     LayoutError,
     Problem,
-    PublishError,
     PushError,
     TokenizerError,
     curate,
@@ -40,6 +40,9 @@ from trajforge.dataset import (
     publish,
     push,
 )
+from trajforge.dataset.conversion.formats import CallIds, Format, Reasoning
+from trajforge.dataset.curation.filters import OPTIONS, settings_from_options
+from trajforge.dataset.targets import Kind, OutputError
 
 InputsArg = Annotated[
     list[Path],
@@ -49,26 +52,16 @@ InputsArg = Annotated[
     ),
 ]
 
+_WORKERS = inspect.Parameter(
+    "workers", inspect.Parameter.KEYWORD_ONLY, default=0,
+    annotation=Annotated[int, typer.Option(help="Processes (0: one per core).")],
+)  # fmt: skip
+# The filter table's options (trajforge.dataset.curation.filters.OPTIONS), then --workers.
 _FILTER_OPTIONS: list[inspect.Parameter] = [
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-    for name, annotation, default in (
-        ("require_passed", Annotated[bool, typer.Option(help="Keep only episodes whose task check passed.")], False),
-        ("require_reasoning", Annotated[bool, typer.Option(help="Drop episodes with no reasoning at all.")], True),
-        ("min_turns", Annotated[int | None, typer.Option(help="Drop rows with fewer turns.")], None),
-        ("max_turns", Annotated[int | None, typer.Option(help="Drop rows with more turns.")], None),
-        ("min_calls", Annotated[int | None, typer.Option(help="Drop episodes with fewer tool calls.")], None),
-        ("max_calls", Annotated[int | None, typer.Option(help="Drop episodes with more tool calls.")], None),
-        ("max_repeats", Annotated[int, typer.Option(help="The same call more times in a row is a loop (0: off).")], 5),
-        ("max_error_rate", Annotated[float, typer.Option(help="Most share of tool results that are errors.")], 0.5),
-        ("max_tokens", Annotated[int | None, typer.Option(help="Drop longer rows (needs --tokenizer).")], None),
-        ("tokenizer", Annotated[str | None, typer.Option(help="tokenizer.json, its folder, or a hub id.")], None),
-        ("dedup", Annotated[bool, typer.Option(help="Drop exact duplicates (task and trajectory).")], True),
-        ("near_dup", Annotated[float, typer.Option(help="Near-duplicate MinHash Jaccard threshold (0: off).")], 0.9),
-        ("scrub", Annotated[bool, typer.Option(help="Replace secret-shaped strings in every text field.")], True),
-        ("scrub_emails", Annotated[bool, typer.Option(help="Replace e-mail addresses too.")], False),
-        ("workers", Annotated[int, typer.Option(help="Processes (0: one per core).")], 0),
-    )
-]  # fmt: skip
+    inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
+                      annotation=Annotated[o.kind, typer.Option(help=o.help)])
+    for o in OPTIONS
+] + [_WORKERS]  # fmt: skip
 
 
 def curation_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -80,29 +73,16 @@ def curation_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
         options = {name: kwargs.pop(name) for name in names}
-        command(settings=_settings(options), workers=options["workers"], **kwargs)
+        try:
+            settings = settings_from_options(options)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        command(settings=settings, workers=options["workers"], **kwargs)
 
     parameters = kept + _FILTER_OPTIONS
     wrapper.__signature__ = base.replace(parameters=parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
     return wrapper
-
-
-def _settings(options: dict[str, Any]) -> CurationSettings:
-    if options["max_tokens"] is not None and not options["tokenizer"]:
-        raise fail("--max-tokens needs --tokenizer")
-    if not 0 <= options["near_dup"] <= 1:
-        raise fail("--near-dup is a Jaccard similarity between 0 and 1 (0 turns the filter off)")
-    return CurationSettings(
-        require_passed=options["require_passed"], require_reasoning=options["require_reasoning"],
-        min_turns=options["min_turns"], max_turns=options["max_turns"],
-        min_calls=options["min_calls"], max_calls=options["max_calls"],
-        max_repeats=options["max_repeats"] or None,
-        max_error_rate=options["max_error_rate"] if options["max_error_rate"] < 1 else None,
-        max_tokens=options["max_tokens"], tokenizer=options["tokenizer"],
-        exact_dedup=options["dedup"], near_dup_threshold=options["near_dup"] or None,
-        scrub=options["scrub"], scrub_emails=options["scrub_emails"],
-    )  # fmt: skip
 
 
 def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
@@ -119,8 +99,10 @@ def _run_curation(label: str, work: Callable[[Callable[[int, int], None]], Any])
     try:
         with progress:
             return work(update)
-    except (LayoutError, TokenizerError, PublishError) as exc:
+    except (LayoutError, TokenizerError) as exc:
         raise fail(str(exc)) from None
+    except OutputError as exc:  # nothing written: an input, an unreadable file, no row kept, a failed write
+        raise fail(str(exc), 2 if exc.kind in (Kind.INPUT, Kind.OCCUPIED) else 1) from None
 
 
 def _report_problems(problems: list[Problem]) -> None:
@@ -149,11 +131,12 @@ def _report_json(result: CurationResult) -> dict[str, Any]:
     return {
         "configs": [
             {"config": c.report.config, "read": c.report.read, "kept": c.report.kept,
-             "dropped": {name: c.report.dropped.get(name, 0) for name in FILTERS},
+             "dropped": {name.value: c.report.dropped.get(name, 0) for name in FILTERS},
              "secrets_replaced": c.report.scrubbed}
             for c in result.configs
         ],
         "unreadable": len(result.problems),
+        "unreadable_files": [str(p) for p in result.unreadable_files],
     }  # fmt: skip
 
 
@@ -178,6 +161,8 @@ def curate_command(
         sys.stdout.write("\n")
     else:
         Console().print(_curation_table(result))
+    if result.unreadable_files:  # publish and export would refuse these inputs
+        raise fail(f"{len(result.unreadable_files)} input file(s) could not be read: their rows are not counted", 1)
 
 
 @curation_options
@@ -199,8 +184,6 @@ def publish_command(
     )  # fmt: skip
     _report_problems(result.curation.problems)
     reports = [c.report for c in result.curation.configs]
-    if not any(r.kept for r in reports):
-        raise fail("no episode kept: nothing to publish (see `trajforge curate` for what each filter dropped)", 1)
     for report in reports:
         print(f"{report.config}: {report.kept} rows published, {sum(report.dropped.values())} dropped")
     print(f"dataset: {out} (load with datasets.load_dataset({str(out)!r}, CONFIG, split='train'))")
@@ -217,14 +200,30 @@ def export_command(
     arguments_as_string: Annotated[
         bool, typer.Option(help="openai: tool-call arguments as JSON strings, as the OpenAI API sends them.")
     ] = False,
+    tools_as_string: Annotated[
+        bool, typer.Option(help="openai: `tools` as one JSON string (TRL reads that; for datasets without Json).")
+    ] = False,
+    reasoning: Annotated[
+        Reasoning,
+        typer.Option(
+            help="llamafactory: <think> blocks in turns (keep), none (drop; Llama2-style templates such as "
+            "mistral need it), or a `reasoning` column with <think> in final answers only (separate)."
+        ),
+    ] = Reasoning.KEEP,
+    tool_call_ids: Annotated[
+        CallIds, typer.Option(help="openai: call ids as recorded (keep) or nine alphanumerics (mistral templates).")
+    ] = CallIds.KEEP,
     *,
     settings: CurationSettings,
     workers: int,
 ) -> None:
     """Curate episodes and write them in a training format, one JSONL file per config."""
-    if to not in FORMATS:
-        raise fail(f"--to must be one of {', '.join(FORMATS)}, not {to!r}")
-    options = ExportOptions(reasoning_field=reasoning_field, arguments_as_string=arguments_as_string)
+    if to not in set(Format):
+        raise fail(f"--to must be one of {', '.join(Format)}, not {to!r}")
+    options = ExportOptions(
+        reasoning_field=reasoning_field, arguments_as_string=arguments_as_string, tools_as_string=tools_as_string,
+        reasoning=reasoning, tool_call_ids=tool_call_ids,
+    )  # fmt: skip
     result = _run_curation(
         "exporting",
         lambda update: export(inputs, out, to, settings, options=options, workers=workers or None, progress=update),
@@ -239,20 +238,65 @@ def import_command(
     path: Annotated[Path, typer.Argument(help="A JSONL or Parquet file of the other harness's rows.")],
     source: Annotated[str, typer.Option("--from", help=f"What the rows are: {', '.join(SOURCES)}.")],
     out: Annotated[Path, typer.Option(help="Run folder to write (runs/<config>/ records, rows/<config>/ rows).")],
-    config: Annotated[str, typer.Option(help="Dataset config of the imported episodes (e.g. the model).")],
+    config: Annotated[
+        str | None, typer.Option(help="Dataset config of the imported episodes (default: the file's name).")
+    ] = None,
     category: Annotated[str, typer.Option(help="Taxonomy category of rows that carry none.")] = "",
     subcategory: Annotated[str, typer.Option(help="Taxonomy subcategory of rows that carry none.")] = "",
+    tool_format: Annotated[
+        str | None, typer.Option(help="--from raw: the model's tool-call format (vLLM's parser names).", metavar="NAME")
+    ] = None,
+    reasoning_parser: Annotated[
+        str | None, typer.Option(help="--from raw: how text splits into reasoning (default: the format's usual).")
+    ] = None,
 ) -> None:
     """Convert another harness's trajectories into episode records (then validate, curate, publish them)."""
     if source not in SOURCES:
         raise fail(f"--from must be one of {', '.join(SOURCES)}, not {source!r}")
     if not path.is_file():
         raise fail(f"{path}: no such file")
-    summary = import_to_run(path, out, ImportSettings(source, config, category, subcategory))
+    fmt = _raw_format(source, tool_format, reasoning_parser)
+    if config is None:
+        config = _config_from_stem(path)
+        Console(stderr=True).print(f"note: no --config given: importing as config {config!r} (the file's name)")
+    settings = ImportSettings(source, config, category, subcategory, fmt, reasoning_parser)
+    summary = import_to_run(path, out, settings)
     _report_problems(summary.problems)
     print(f"{config}: {summary.imported} episodes imported, {len(summary.problems)} rows skipped -> {summary.records}")
+    if summary.without_tools:
+        Console(stderr=True).print(
+            f"warning: {summary.without_tools} imported episode(s) offer no tools (no tools block or column found): "
+            "their calls fail validation as tools not offered",
+            highlight=False,
+        )
     if not summary.imported:
         raise typer.Exit(1)
+
+
+def _raw_format(source: str, tool_format: str | None, reasoning_parser: str | None) -> str:
+    """The tool format of `--from raw` (checked), or a usage error; other sources take none."""
+    from trajforge.trace import textformats
+
+    if source != "raw":
+        if tool_format is not None or reasoning_parser is not None:
+            raise fail("--tool-format and --reasoning-parser are for --from raw")
+        return "hermes"
+    if tool_format is None:
+        raise fail(f"--from raw needs --tool-format NAME: one of {', '.join(textformats.formats())}")
+    if tool_format not in textformats.formats():
+        raise fail(f"--tool-format: unknown tool format {tool_format!r}; known: {', '.join(textformats.formats())}")
+    styles = (*textformats.REASONING_STYLES, textformats.NO_REASONING)
+    if reasoning_parser is not None and reasoning_parser not in styles:
+        raise fail(f"--reasoning-parser: unknown {reasoning_parser!r}; known: {', '.join(styles)}")
+    return tool_format
+
+
+def _config_from_stem(path: Path) -> str:
+    """A config name from the input file's stem (data suffixes dropped), made a valid folder name."""
+    name = path.name
+    while Path(name).suffix.lower() in (".jsonl", ".json", ".parquet", ".gz", ".zst", ".bz2", ".xz"):
+        name = Path(name).stem
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name).lstrip(".") or "import"
 
 
 def push_command(

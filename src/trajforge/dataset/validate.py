@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from trajforge.dataset.rows.layout import ConfigSource
-from trajforge.dataset.rows.readers import iter_rows
+from trajforge.dataset.rows.readers import MAX_DEPTH, iter_rows
 from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.dataset.rows.schema import Problem, shape_problem
 from trajforge.tasks import taxonomy_problem
 from trajforge.trace import CallBlock, TurnFormatError, order_problems, split_gpt, split_system, split_tool
+from trajforge.trace.messages import nested_deeper
 from trajforge.trace.turns import loads
 
 
@@ -40,29 +41,44 @@ class RowChecker:
     def check(self, data: Any, file: str, number: int) -> list[Problem]:
         """Every problem of one row (empty when the row is valid)."""
         row_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
-        shape = shape_problem(data)
-        if shape:
-            return [Problem(file, number, shape, id=row_id)]
-        found: list[tuple[int | None, str]] = []
-        found.extend((None, reason) for reason in self._id_problems(data["id"], f"{file}:{number}"))
-        taxonomy = taxonomy_problem(data["category"], data["subcategory"])
-        if taxonomy:
-            found.append((None, taxonomy))
-        found.extend(_turn_problems(data))
+        found = row_problems(data)
+        if row_id is not None and not shape_problem(data):
+            if row_id in self._seen:
+                found.insert(0, (None, f"duplicate id, first seen at {self._seen[row_id]}"))
+            else:
+                self._seen[row_id] = f"{file}:{number}"
         return [Problem(file, number, reason, id=row_id, turn=turn) for turn, reason in found]
 
-    def _id_problems(self, row_id: str, where: str) -> list[str]:
-        problems = []
-        try:
-            if str(uuid.UUID(row_id)) != row_id.lower():
-                problems.append(f"id {row_id!r} is not a UUID in canonical form")
-        except ValueError:
-            problems.append(f"id {row_id!r} is not a UUID")
-        if row_id in self._seen:
-            problems.append(f"duplicate id, first seen at {self._seen[row_id]}")
-        else:
-            self._seen[row_id] = where
-        return problems
+
+def row_problems(data: Any) -> list[tuple[int | None, str]]:
+    """(turn or None, reason) for every problem of one row taken alone: all but duplicate ids.
+
+    Never raises: a value nested too deep to read inside a column's text is a problem of the row.
+    """
+    shape = shape_problem(data)
+    if shape:
+        return [(None, shape)]
+    found: list[tuple[int | None, str]] = [(None, reason) for reason in identity_problems(data)]
+    try:
+        found.extend(_turn_problems(data))
+    except RecursionError:
+        found.append((None, "a JSON value in the row nests too deep to read"))
+    return found
+
+
+def identity_problems(row: dict[str, Any]) -> list[str]:
+    """Problems of a row's id (a canonical UUID) and taxonomy (a known category and one of its subcategories)."""
+    found = []
+    row_id = row["id"]
+    try:
+        if str(uuid.UUID(row_id)) != row_id.lower():
+            found.append(f"id {row_id!r} is not a UUID in canonical form")
+    except ValueError:
+        found.append(f"id {row_id!r} is not a UUID")
+    taxonomy = taxonomy_problem(row["category"], row["subcategory"])
+    if taxonomy:
+        found.append(taxonomy)
+    return found
 
 
 def _tool_names(tools_column: str) -> set[str] | str:
@@ -73,6 +89,8 @@ def _tool_names(tools_column: str) -> set[str] | str:
         return f"tools is not JSON ({exc})"
     if not isinstance(tools, list):
         return "tools is not a JSON array"
+    if nested_deeper(tools, MAX_DEPTH):
+        return f"tools nests deeper than {MAX_DEPTH} levels"
     names = set()
     for tool in tools:
         fn = tool.get("function", tool) if isinstance(tool, dict) else None
@@ -126,6 +144,9 @@ def _gpt_problems(
     except TurnFormatError as exc:
         found.append((index, str(exc)))
         return []
+    for k, call in enumerate(calls, 1):
+        if nested_deeper(call.arguments, MAX_DEPTH):
+            found.append((index, f"tool call {k}: arguments nest deeper than {MAX_DEPTH} levels"))
     if offered is not None:
         for k, call in enumerate(calls, 1):
             if call.name not in offered:

@@ -96,23 +96,44 @@ class Redactor:
         return (clean, counter[0]) if counter[0] else (value, 0)
 
     def _walk(self, value: Any, counter: list[int]) -> Any:
+        """`value` with every string redacted, rebuilt without recursion (values may nest deep)."""
+        if not isinstance(value, list | dict):
+            return self._redact_leaf(value, counter)
+        root: list[Any] = [None]
+        stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (source, parent container, key in the parent)
+        while stack:
+            source, parent, key = stack.pop()
+            if isinstance(source, list):
+                copy: Any = [None] * len(source)
+                stack.extend((item, copy, index) for index, item in enumerate(source))
+            elif isinstance(source, dict):
+                copy = dict.fromkeys(source)
+                stack.extend((item, copy, name) for name, item in source.items())
+            else:
+                copy = self._redact_leaf(source, counter)
+            parent[key] = copy
+        return root[0]
+
+    def _redact_leaf(self, value: Any, counter: list[int]) -> Any:
         if isinstance(value, str):
             text, count = self.redact(value)
             counter[0] += count
             return text
-        if isinstance(value, list):
-            return [self._walk(item, counter) for item in value]
-        if isinstance(value, dict):
-            return {key: self._walk(item, counter) for key, item in value.items()}
         return value
 
 
 def _strings(value: Any) -> str:
-    """Every string (keys included) in a JSON value, joined: what the fast pre-check looks at."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(_strings(item) for item in value)
-    if isinstance(value, dict):
-        return "\n".join(f"{key}\n{_strings(item)}" for key, item in value.items())
-    return ""
+    """Every string (keys included) in a JSON value, joined: what the fast pre-check looks at (no recursion)."""
+    parts: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                stack.append(child)
+                stack.append(str(key))
+    return "\n".join(parts)

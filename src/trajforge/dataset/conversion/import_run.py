@@ -19,6 +19,7 @@ class ImportSummary:
     records: Path
     rows: Path
     imported: int = 0
+    without_tools: int = 0  # imported episodes that offer no tools (no tools block found)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -26,7 +27,9 @@ def import_to_run(path: Path, out: Path, settings: ImportSettings) -> ImportSumm
     """Convert `path` into `out/runs/<config>/episodes-import-<name>.jsonl` and `out/rows/<config>/...`.
 
     Records are the lossless episodes; rows are the FORMAT.md rows of those
-    that lay out. Importing the same file again rewrites the same two files
+    that lay out. Both are read as config `settings.config`, whatever the file's name
+    (`train-import-*` files take their folder's name as config, see `layout.config_name`).
+    Importing the same file again rewrites the same two files
     with the same ids. Files are written whole under a temporary name first.
     """
     stem = path.name.split(".")[0]
@@ -46,6 +49,7 @@ def import_to_run(path: Path, out: Path, settings: ImportSettings) -> ImportSumm
                     continue
                 records.write(json_bytes(to_record(item)) + b"\n")
                 summary.imported += 1
+                summary.without_tools += not item.tools
                 try:
                     row = render(item)
                 except RenderError:

@@ -13,6 +13,8 @@
   reasoning in `reasoning_content` or `reasoning` or inline `<think>`) and
   `tools`.
 - `sharegpt`: FORMAT.md rows, parsed strictly.
+- `raw`: raw generations (prompt messages, each assistant turn's generated text),
+  read with a model-native tool format; see `raw.py`.
 
 Each row gives an Episode or a Problem naming file, line and reason. Ids:
 the row's `id` when it has one, else a stable hash of the row, so importing
@@ -45,7 +47,7 @@ from trajforge.trace import (
 )
 from trajforge.trace.turns import content_text, json_bytes, loads
 
-SOURCES = ("hermes-agent", "openai", "sharegpt")
+SOURCES = ("hermes-agent", "openai", "sharegpt", "raw")
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _RESPONSE = re.compile(r"<tool_response>\s*(.*?)\s*</tool_response>", re.DOTALL)
 _NAMED_ID = re.compile(r"^(?:functions\.)?([A-Za-z0-9_.-]+?):\d+$")  # Kimi K2: functions.read_file:3
@@ -63,6 +65,8 @@ class ImportSettings:
     config: str
     category: str = ""  # used when a row carries none
     subcategory: str = ""
+    tool_format: str = "hermes"  # `raw`: the model-native format of the generated text (trace.textformats)
+    reasoning_parser: str | None = None  # `raw`: the reasoning style (None: the format's usual one)
 
 
 def import_file(path: Path, settings: ImportSettings) -> Iterator[Episode | Problem]:
@@ -87,6 +91,10 @@ def convert(row: Any, settings: ImportSettings) -> Episode:
         episode = parse(row)
     elif settings.source == "openai":
         episode = _from_openai(row)
+    elif settings.source == "raw":
+        from trajforge.dataset.conversion.raw import from_raw  # raw imports this module
+
+        episode = from_raw(row, settings.tool_format, settings.reasoning_parser)
     else:
         episode = _from_hermes(row)
     category = str(row.get("category") or settings.category)
@@ -164,6 +172,54 @@ def _text(content: Any) -> str | None:
 
 # ---------------------------------------------------------------- hermes-agent
 
+_TOOLS_BLOCK = re.compile(r"<tools>\s*(.*?)\s*</tools>", re.DOTALL)
+
+
+def hermes_system(value: str) -> tuple[str, list[dict[str, Any]] | None]:
+    """(prompt, tools) of a hermes-agent system turn; tools None when it holds no readable `<tools>` block.
+
+    The block is found by its structure, a `<tools>...</tools>` element holding a
+    JSON list of functions (or one function object per line), not by the exact
+    preamble around it, which differs between harness versions; the prompt is
+    the text before the paragraph that holds the block.
+    """
+    exact = split_system(value)
+    if exact.tools is not None:
+        return exact.prompt, exact.tools
+    for match in reversed(list(_TOOLS_BLOCK.finditer(value))):
+        functions = _functions(match.group(1))
+        if functions is None:
+            continue
+        paragraph = value.rfind("\n\n", 0, match.start())
+        prompt = value[:paragraph].rstrip() if paragraph >= 0 else ""
+        return prompt, [{"type": "function", "function": _function_of(f)} for f in functions]
+    return value, None
+
+
+def _functions(text: str) -> list[dict[str, Any]] | None:
+    """A JSON list of function objects, or one object per line; None when `text` is neither."""
+    if not text:
+        return []
+    try:
+        value = loads(text)
+    except ValueError:
+        try:
+            value = [loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError:
+            return None
+    value = [value] if isinstance(value, dict) else value
+    if not isinstance(value, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name", f.get("function")), (str, dict)) for f in value
+    ):
+        return None
+    return value
+
+
+def _function_of(tool: dict[str, Any]) -> dict[str, Any]:
+    fn = tool.get("function", tool)
+    fn = fn if isinstance(fn, dict) else tool
+    return {"name": fn.get("name"), "description": fn.get("description", ""), "parameters": fn.get("parameters", {})}
+
 
 def _from_hermes(row: dict[str, Any]) -> Episode:
     turns = row.get("conversations")
@@ -176,9 +232,9 @@ def _from_hermes(row: dict[str, Any]) -> Episode:
             raise ImportRowError(f"turn {index}: not an object with a string 'value'")
         source, value = turn.get("from"), turn["value"]
         if source == "system":
-            system = split_system(value)
-            tools = system.tools or []
-            messages.append(Message(role="system", content=system.prompt))
+            prompt, found = hermes_system(value)
+            tools = found or []
+            messages.append(Message(role="system", content=prompt))
         elif source == "human":
             messages.append(Message(role="user", content=value))
         elif source == "gpt":

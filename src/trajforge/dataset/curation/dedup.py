@@ -22,6 +22,7 @@ from trajforge.trace import Episode
 from trajforge.trace.turns import json_bytes
 
 SHINGLE_BYTES = 24  # about five words: short shingles make unrelated texts look alike
+WINDOW_BYTES = 4 << 20  # text hashed at a time: bounds a signature's memory for texts of any size
 _P = 0x100000001B3  # odd, so invertible modulo 2**64
 _P_INVERSE = pow(_P, -1, 1 << 64)
 _EMPTY = np.uint64(1 << 32)  # above every bin value: a bin no shingle fell into
@@ -43,7 +44,7 @@ def exact_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _shingle_hashes(data: bytes, width: int) -> np.ndarray:
+def _shingle_hashes(data: bytes | memoryview, width: int) -> np.ndarray:
     """A 64-bit hash of every `width`-byte window of `data` (the whole text when shorter)."""
     raw = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
     n = len(raw)
@@ -70,15 +71,31 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def signature(text: str, num_perm: int = 128) -> np.ndarray:
-    """The MinHash signature (`num_perm` uint64 values) of `text`'s byte shingles."""
-    hashes = _shingle_hashes(text.encode(), SHINGLE_BYTES)
+    """The MinHash signature (`num_perm` uint64 values) of `text`'s byte shingles.
+
+    The text is hashed WINDOW_BYTES at a time (windows overlap by a shingle less one
+    byte, and a shingle's hash does not depend on where it starts), so memory stays
+    at ~40 bytes per window byte whatever the text's size: the same signature as
+    hashing it whole, which would take ~60 bytes per text byte (12 GB for 200 MB).
+    """
+    data = text.encode()
+    sig = np.full(num_perm, _EMPTY, dtype=np.uint64)
+    if len(data) <= SHINGLE_BYTES:
+        _fold(sig, _shingle_hashes(data, SHINGLE_BYTES))
+        return _densify(sig)
+    view = memoryview(data)
+    for start in range(0, len(data) - SHINGLE_BYTES + 1, WINDOW_BYTES):
+        _fold(sig, _shingle_hashes(view[start : start + WINDOW_BYTES + SHINGLE_BYTES - 1], SHINGLE_BYTES))
+    return _densify(sig)
+
+
+def _fold(sig: np.ndarray, hashes: np.ndarray) -> None:
+    """Take each hash's low half as its bin and keep, per bin, the least high half."""
+    num_perm = len(sig)
     low = hashes & np.uint64(0xFFFFFFFF)
     # a mask where it can: uint64 modulo costs as much as the hashing itself
     bins = low & np.uint64(num_perm - 1) if num_perm & (num_perm - 1) == 0 else low % np.uint64(num_perm)
-    values = hashes >> np.uint64(32)
-    sig = np.full(num_perm, _EMPTY, dtype=np.uint64)
-    np.minimum.at(sig, bins.astype(np.intp), values)
-    return _densify(sig)
+    np.minimum.at(sig, bins.astype(np.intp), hashes >> np.uint64(32))
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:

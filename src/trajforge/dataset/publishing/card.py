@@ -8,8 +8,10 @@ from typing import Any
 
 import yaml
 
+from trajforge import __version__
 from trajforge.dataset.curation.curate import ConfigReport
-from trajforge.dataset.curation.filters import FILTERS, CurationSettings
+from trajforge.dataset.curation.filters import FILTERS, CurationSettings, Filter
+from trajforge.dataset.publishing.provenance import endpoint_shown, setting_sets, tasks_shown
 from trajforge.dataset.stats import ConfigStats
 from trajforge.trace import COLUMNS
 
@@ -25,6 +27,9 @@ class CardInput:
     reports: dict[str, ConfigReport]
     settings: CurationSettings
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each config's generation manifest (`manifest.json`), with its run history under `history`."""
+    data_files: dict[str, str] = field(default_factory=dict)
+    """Each config's `data_files` path pattern (default `data/<config>/train-*.parquet`)."""
 
 
 def card(data: CardInput) -> str:
@@ -37,8 +42,7 @@ def card(data: CardInput) -> str:
         "tags": ["agents", "tool-calling", "reasoning", "sharegpt", "trajforge"],
         "size_categories": [_size_category(sum(s.samples for s in stats))],
         "configs": [
-            {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/train-*.parquet"}]}
-            for name in names
+            {"config_name": name, "data_files": [{"split": "train", "path": _data_files(data, name)}]} for name in names
         ],
     }
     lines = [
@@ -47,7 +51,7 @@ def card(data: CardInput) -> str:
         "---",
         f"# {data.pretty_name}",
         "",
-        "Multi-turn tool-calling trajectories for training AI agents, curated with trajforge: every",
+        f"Multi-turn tool-calling trajectories for training AI agents, curated with trajforge {__version__}: every",
         "sample is an agent episode with `<think>` reasoning, `<tool_call>` invocations and",
         "`<tool_response>` results from tools that ran.",
         "",
@@ -82,6 +86,10 @@ def card(data: CardInput) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _data_files(data: CardInput, name: str) -> str:
+    return data.data_files.get(name, f"data/{name}/train-*.parquet")
 
 
 def _table(header: str, names: list[str], rows: list[tuple[str, Callable[[str], str]]]) -> list[str]:
@@ -148,7 +156,7 @@ def _generation(data: CardInput, names: list[str]) -> list[str]:
         lines.append(f"**{name}**" + (":" if manifest else ": no generation manifest (rows read from files)."))
         if manifest:
             lines += [""] + [
-                f"- {label}: {_value(manifest[key])}"
+                f"- {label}: {_value(_shown(key, manifest))}"
                 for key, label in _MANIFEST_FIELDS
                 if manifest.get(key) not in (None, "", [], {})
             ]
@@ -156,8 +164,26 @@ def _generation(data: CardInput, names: list[str]) -> list[str]:
                 lines.append(
                     "- Paths in the traces are the host's: the local sandbox does not give the workspace a fixed path"
                 )
+        report = data.reports.get(name)
+        sets = setting_sets(report.sampling if report else {})
+        if len(sets) > 1:  # a run resumed with other settings: each set, with the episodes it gave
+            lines += ["", "Episodes per model and sampling settings (the run was resumed with other settings):", ""]
+            lines += [f"- {text}: {count:,} episodes" for text, count in sets]
         lines.append("")
     return lines
+
+
+def _shown(key: str, manifest: dict[str, Any]) -> Any:
+    """A manifest value as the card shows it: no local paths, hosts or ports."""
+    if key == "endpoint":
+        return [endpoint_shown(str(url)) for url in _listed(manifest[key])]
+    if key == "tasks":
+        return tasks_shown(_listed(manifest[key]), str(manifest.get("out") or ""))
+    return manifest[key]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _value(value: Any) -> str:
@@ -172,7 +198,7 @@ def _curation(data: CardInput) -> list[str]:
     described = data.settings.described()
     rows: list[tuple[str, Callable[[str], str]]] = [("Read", lambda n: f"{reports[n].read:,}")]
 
-    def dropped(name: str) -> Callable[[str], str]:
+    def dropped(name: Filter) -> Callable[[str], str]:
         return lambda config: f"{reports[config].dropped.get(name, 0):,}"
 
     rows += [(f"{f} ({described[f]})", dropped(f)) for f in FILTERS]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trajforge.dataset.rows.layout import ConfigSource, discover
-from trajforge.dataset.rows.readers import Row, is_parquet, json_row, jsonl_chunks
+from trajforge.dataset.rows.readers import MAX_DEPTH, Row, is_parquet, json_row, jsonl_chunks
 from trajforge.dataset.rows.runfolder import run_configs
-from trajforge.dataset.rows.schema import Problem
+from trajforge.dataset.rows.schema import Problem, shape_problem
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
+from trajforge.trace.messages import nested_deeper
 
 PIECE_BYTES = 8 << 20  # JSONL bytes per piece of work
 
@@ -38,13 +40,20 @@ class EpisodeItem:
     turns: int | None = None  # the row's conversation length, when read from a FORMAT.md row
 
 
+class Fault(StrEnum):
+    """Why a readable line or row gives no usable episode; the values are curation filters' names."""
+
+    MALFORMED = "malformed row"
+    INVALID_CALL_JSON = "invalid tool-call JSON"
+
+
 @dataclass(frozen=True)
 class Rejected:
-    """A readable line or row that is not a usable episode; `reason` is a curation filter's name."""
+    """A readable line or row that is not a usable episode."""
 
     file: str
     number: int
-    reason: str
+    reason: Fault
     detail: str
 
 
@@ -133,11 +142,32 @@ def to_episode(row: Row) -> EpisodeItem | Rejected | Problem:
             return EpisodeItem(row.file, row.number, from_record(data))
         except RecordError as exc:
             return Problem(row.file, row.number, f"not an episode record: {exc}", id=_id(data))
+    shape = shape_problem(data, allow_extra=True)
+    if shape:  # columns of another type are not coerced (a category of 0 is not "")
+        return Rejected(row.file, row.number, Fault.MALFORMED, shape)
     try:
-        return EpisodeItem(row.file, row.number, parse(data), turns=len(data["conversations"]))
+        episode = parse(data)
+        if _nests_deep(data, episode):
+            return Rejected(row.file, row.number, Fault.MALFORMED, f"JSON nested deeper than {MAX_DEPTH} levels")
+        return EpisodeItem(row.file, row.number, episode, turns=len(data["conversations"]))
     except ParseError as exc:
-        reason = "invalid tool-call JSON" if "tool call" in exc.reason and "JSON" in exc.reason else "malformed row"
-        return Rejected(row.file, row.number, reason, str(exc))
+        invalid_call = "tool call" in exc.reason and "JSON" in exc.reason
+        return Rejected(row.file, row.number, Fault.INVALID_CALL_JSON if invalid_call else Fault.MALFORMED, str(exc))
+    except RecursionError:  # a value nested deep inside a column's text (tool-call JSON, tools)
+        return Rejected(row.file, row.number, Fault.MALFORMED, "JSON nested too deep to read")
+
+
+def _nests_deep(row: dict[str, Any], episode: Episode) -> bool:
+    """Whether the tools or a call's arguments, parsed from the row's texts, nest deeper than MAX_DEPTH.
+
+    Such values would exhaust the recursion of every later step (scrub, JSON writers); counting
+    brackets in the texts first spares the walk for ordinary rows.
+    """
+    texts = [row["tools"], *(turn["value"] for turn in row["conversations"])]
+    if sum(text.count("[") + text.count("{") for text in texts) <= MAX_DEPTH:
+        return False
+    values: list[Any] = [episode.tools, *(call.arguments for m in episode.messages for call in m.tool_calls)]
+    return any(nested_deeper(value, MAX_DEPTH) for value in values)
 
 
 def _id(data: dict[str, Any]) -> str | None:

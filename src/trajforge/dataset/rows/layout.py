@@ -13,7 +13,8 @@ import yaml
 ROW_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 # File names that say which split or shard a file is, not which config: the config
 # is then the folder's name (data/kimi/train-00000-of-00002.parquet is config kimi).
-_GENERIC_STEM = re.compile(r"^(train|test|validation|data|\d+)([-_]\d+)*(-of-\d+)?$")
+_GENERIC_STEM = re.compile(r"^(train|test|validation|data|\d+)([-_]\d+)*(-of-\d+)?$|^train-import-")
+"""`train-import-<file>` is what `trajforge import` writes into rows/<config>/: the folder names the config."""
 NOT_ROWS = {"manifest.json"}  # a run folder's settings, beside its row files
 
 

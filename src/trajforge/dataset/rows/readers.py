@@ -24,7 +24,12 @@ import pyarrow.parquet as pq
 
 from trajforge.dataset.rows.schema import SCHEMA, Problem, shape_problem
 from trajforge.trace import COLUMNS
+from trajforge.trace.messages import nested_deeper
 from trajforge.trace.turns import loads
+
+MAX_DEPTH = 100
+"""Deepest JSON nesting of a line read: an episode record nests about ten levels around call
+arguments, which are kept as objects up to 64 levels (`trace.messages.MAX_ARGUMENT_DEPTH`)."""
 
 CHUNK_BYTES = 16 << 20  # JSONL bytes parsed at once by the Arrow path
 BATCH_ROWS = 512  # Parquet rows per batch: rows of agent traces run to tens of kB each
@@ -106,11 +111,23 @@ def _jsonl_rows(file: Path) -> Iterator[Row | Problem]:
 
 
 def json_row(file: str, number: int, line: bytes) -> Row | Problem:
-    """One JSONL line parsed (integers beyond 64 bits kept exact), or a Problem naming file and line."""
+    """One JSONL line parsed (integers beyond 64 bits kept exact), or a Problem naming file and line.
+
+    A line nested deeper than MAX_DEPTH levels is a Problem too: every later step
+    (checks, layout, JSON writers) would otherwise walk or recurse that deep.
+    """
     try:
-        return Row(file, number, loads(line))
+        data = loads(line)
     except ValueError as exc:
         return Problem(file, number, f"invalid JSON: {exc}")
+    if too_deep(line, data):
+        return Problem(file, number, f"JSON nested deeper than {MAX_DEPTH} levels", id=_row_id(data))
+    return Row(file, number, data)
+
+
+def too_deep(text: bytes, value: Any) -> bool:
+    """Whether `value` (parsed from `text`) nests deeper than MAX_DEPTH; counting brackets first spares the walk."""
+    return text.count(b"[") + text.count(b"{") > MAX_DEPTH and nested_deeper(value, MAX_DEPTH)
 
 
 def jsonl_chunks(file: Path, chunk_bytes: int) -> Iterator[tuple[int, int, memoryview]]:
@@ -257,10 +274,26 @@ def _parquet_tasks(file: Path, batch_rows: int) -> Iterator[Callable[[], TableBa
 
 
 def _parquet_batch(file: str, first: int, batch: pa.RecordBatch) -> TableBatch:
-    try:
-        table = pa.Table.from_batches([batch]).cast(SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        table = None
+    table = None
+    if all(_castable(batch.schema.field(name).type, SCHEMA.field(name).type) for name in COLUMNS):
+        try:
+            table = pa.Table.from_batches([batch]).cast(SCHEMA)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            table = None
     if table is not None and _complete(table):
         return TableBatch(table)
     return _checked_batch([Row(file, first + k, data) for k, data in enumerate(batch.to_pylist())])
+
+
+def _castable(found: pa.DataType, wanted: pa.DataType) -> bool:
+    """Whether a column of type `found` holds what `wanted` does in another encoding (string and its large or view
+    forms), so a cast changes no value: integers are not strings (a cast would turn 0 into "0")."""
+    if pa.types.is_list(wanted) or pa.types.is_large_list(wanted) or pa.types.is_list_view(wanted):
+        return (pa.types.is_list(found) or pa.types.is_large_list(found) or pa.types.is_list_view(found)) and _castable(
+            found.value_type, wanted.value_type
+        )
+    if pa.types.is_struct(wanted):
+        return pa.types.is_struct(found) and all(
+            found.get_field_index(f.name) >= 0 and _castable(found.field(f.name).type, f.type) for f in wanted
+        )
+    return bool(pa.types.is_string(found) or pa.types.is_large_string(found) or pa.types.is_string_view(found))
