@@ -19,6 +19,8 @@ Python:
     tc.same_json(a, b), tc.same_csv(a, b)     files equal by value (key order, spacing, 1 vs 1.0 ignored)
     tc.compare_program(argv, cases, reference) run the agent's program on each case, compare whole outputs
     tc.answer_states(*values)        each value appears in the answer (numbers compared as numbers)
+    tc.run_mutant(path, old, new, argv) run argv in a copy of the workspace where `path` has `old` replaced by
+                                     `new` (mutation testing: the agent's tests must fail on a broken copy)
 
 Command:
     trajforge-check pytest [--require NAME]... [--min-passed N] [--allow-skipped] [--] PYTEST-ARGS...
@@ -37,6 +39,7 @@ import math
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -173,6 +176,30 @@ def pytest(
     for name in require_passed:
         require(results.status(name) == "passed", f"test {name} did not pass ({results.status(name) or 'absent'})")
     return results
+
+
+def run_mutant(path: str, old: str, new: str, argv: Sequence[str], timeout: float = 120) -> Any:
+    """Run `argv` in a copy of the workspace whose file `path` has `old` replaced by `new`; the
+    subprocess.CompletedProcess (text output). The workspace itself is left untouched."""
+    text = Path(path).read_text(encoding="utf-8")
+    require(old in text, f"{path} no longer contains {old!r}; it was not to be changed")
+    folder = tempfile.mkdtemp(prefix="mutant-")
+    shutil.copytree(".", folder, dirs_exist_ok=True, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    Path(folder, path).write_text(text.replace(old, new), encoding="utf-8")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        return subprocess.run(list(argv), cwd=folder, capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise CheckFailed(f"{' '.join(argv)} did not finish in {timeout:g} s on a mutant of {path}") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def killed(path: str, old: str, new: str, argv: Sequence[str], what: str) -> None:
+    """The tests run by `argv` fail (exit 1) when `path` has `old` replaced by `new` (`what` names the bug)."""
+    run = run_mutant(path, old, new, argv)
+    require(run.returncode == 1, f"the tests do not catch {what} (exit {run.returncode}): {run.stdout[-300:]}")
 
 
 def _normal(value: Any) -> Any:
