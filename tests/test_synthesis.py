@@ -139,6 +139,9 @@ def test_generate_runs_the_synthesized_file(synthesized: tuple[Path, Any, Script
         ("move-logs", "passed"),
         ("move-logs-2", "passed"),
     ]
+    judged = run("tasks", "validate", "--tasks", out, "--run-oracles", "--sandbox", "local")
+    assert judged.returncode == 0, judged.stdout + judged.stderr  # the stored negatives still fail the checks
+    assert "4 negatives played, 0 passed" in judged.stdout
 
 
 def _inline(task_id: str, prompt: str, target: str) -> dict[str, Any]:
@@ -239,6 +242,21 @@ def test_a_run_killed_with_sigkill_resumes_without_duplicate_ids(tmp_path: Path)
     assert json.loads(out.with_name("tasks.report.json").read_text())["accepted"] == 8
     answers = [json.loads(line) for line in raw.read_text().splitlines()]  # every line whole
     assert len(answers) >= 8 and all(a["request"] != 99 for a in answers)
+
+
+def test_concurrent_requests_fill_the_quota_exactly_and_a_rerun_has_nothing_to_do(tmp_path: Path) -> None:
+    _fresh_task.seen = []  # type: ignore[attr-defined]
+    out = tmp_path / "tasks.yaml"
+    with ScriptedServer(ScriptedModel(_fresh_task), latency=0.05) as server:
+        args = ("--n", "6", "--per-request", "1", "--no-probe", "--concurrency", "4", *ORGANIZING)
+        first = run("tasks", "synthesize", "--endpoint", server.url, "--model", "scripted", "--out", out, *args)
+        again = run("tasks", "synthesize", "--endpoint", server.url, "--model", "scripted", "--out", out, *args)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    ids = [t.spec.id for t in load_tasks([out]).tasks]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    report = json.loads(out.with_name("tasks.report.json").read_text())
+    assert report["accepted"] == 6 and report["requests"] == len(_fresh_task.seen)  # type: ignore[attr-defined]
+    assert "requests: " in again.stdout and "resuming" in again.stderr
 
 
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:

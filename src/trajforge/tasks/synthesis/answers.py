@@ -32,7 +32,7 @@ OURS = ("oracle", "calibration")
 """Keys the model may not set: a synthesized task has no oracle, and calibration is measured here."""
 
 
-DO_NOTHING = Solution(name="do-nothing", steps=[], answer="Done.", answer_reasoning="")
+DO_NOTHING = Solution(name="do-nothing", answer="Done.")
 """The negative every checked task gets: no tool call, only an answer claiming success."""
 
 
