@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from trajforge.policy import OraclePolicy, ScriptedTurn
 from trajforge.runner import oracle_policy, run_task_episode, runnable
 from trajforge.sandbox import ExecRequest, SandboxConfig, SandboxFactory
 from trajforge.tasks import TAXONOMY, LoadedTask, TaskSpec, load_tasks
+from trajforge.tools.browser import BrowserEngine, BrowserSession
 from trajforge.trace import Finish, Message, ModelInfo, Outcome
 
 CATALOG = load_tasks()
@@ -92,6 +92,17 @@ def _task(tmp_path: Path, **spec: object) -> LoadedTask:
     return LoadedTask(TaskSpec.model_validate(base | spec), tmp_path / "tasks.yaml")
 
 
+async def _fetched(env: TaskEnvironment, url: str) -> str:
+    """A page of the environment's sites as the browser gets it (sites are reached by the browser only)."""
+    session = BrowserSession(BrowserEngine(), sites=env.sites.by_host, owns_engine=True)
+    try:
+        response = await (await session.page()).goto(url)
+        assert response is not None
+        return await response.text()
+    finally:
+        await session.close()
+
+
 def _in_sandbox(task: LoadedTask, commands: list[str]) -> list[str]:
     async def go() -> list[str]:
         box = await SandboxFactory(SandboxConfig()).create()
@@ -100,7 +111,7 @@ def _in_sandbox(task: LoadedTask, commands: list[str]) -> list[str]:
                 outputs = [(await box.run(ExecRequest(c, fresh=True))).output for c in commands]
                 outputs.append(env.prompt)
                 for url in env.site_urls.values():
-                    outputs.append(urllib.request.urlopen(url + "page.html", timeout=5).read().decode())
+                    outputs.append(await _fetched(env, url + "page.html"))
                 outcome, _ = await env.check()
                 outputs.append(outcome.value)
                 return outputs
@@ -130,7 +141,7 @@ def test_sites_are_served_and_named_in_the_prompt(tmp_path: Path) -> None:
     (tmp_path / "fixtures" / "site" / "page.html").write_text("<h1>fixture page</h1>")
     task = _task(tmp_path, prompt="Open {site_url}page.html", fixtures={"sites": [{"folder": "site"}]})
     prompt, page, outcome = _in_sandbox(task, [])
-    assert prompt.startswith("Open http://127.0.0.1:") and page == "<h1>fixture page</h1>"
+    assert prompt == "Open http://site.test/page.html" and page == "<h1>fixture page</h1>"
     assert outcome == "none"
 
 
