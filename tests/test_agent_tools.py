@@ -189,7 +189,7 @@ def test_session_search_errors() -> None:
         assert "no message" in k.error("session_search", session_id="s-0", around_message_id=999)["error"]
         assert "needs session_id" in k.error("session_search", around_message_id=1)["error"]
         assert "no words" in k.error("session_search", query="!!! ???")["error"]
-    assert fts_query("a-b c") == '"a" OR "b" OR "c"'
+    assert fts_query("a-b c") == '"a" "b" "c"' and fts_query("a-b c", any_word=True) == '"a" OR "b" OR "c"'
 
 
 def test_clarify_without_a_user_says_none_is_available() -> None:

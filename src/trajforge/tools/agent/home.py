@@ -43,6 +43,8 @@ class AgentHome:
     todo_file: str = layout.TODO_FILE
     """Delegated children keep a todo list of their own beside the parent's."""
     _sessions: SessionStore | None = field(default=None, repr=False)
+    skill_meta: dict[str, tuple[float, int, dict[str, str]]] = field(default_factory=dict, repr=False)
+    """SKILL.md path -> (mtime, size, front matter) last read, so listing skills rereads only changed files."""
 
     @property
     def root(self) -> Path:
@@ -97,13 +99,18 @@ class AgentHome:
 
     async def list_files(self, relative: str) -> list[str]:
         """Regular files under a home folder, relative to it, in path order (links not followed)."""
+        return [entry[0] for entry in await self.list_entries(relative)]
+
+    async def list_entries(self, relative: str) -> list[tuple[str, float, int]]:
+        """(path relative to the folder, mtime, size) of the regular files under a home folder."""
         path = self._path(relative)
         if not await self.sandbox.exists(path):
             return []
         listing = await self.sandbox.list_files(ListRequest(path, recursive=True))
-        base = PurePosixPath(listing.path)  # the folder as the sandbox names the entries
-        found = [str(PurePosixPath(e.path).relative_to(base)) for e in listing.entries if e.kind == "file"]
-        return found
+        base = PurePosixPath(listing.path)
+        return [
+            (str(PurePosixPath(e.path).relative_to(base)), e.mtime, e.size) for e in listing.entries if e.kind == "file"
+        ]
 
     async def sessions(self) -> SessionStore:
         """The sessions database (made on first use; SQLite works on the home's host path)."""

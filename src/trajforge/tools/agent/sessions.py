@@ -36,11 +36,15 @@ def _session(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _search(store: SessionStore, query: str, limit: int, window: int, role: str | None, sort: str) -> dict[str, Any]:
-    match = fts_query(query)
-    if match is None:
+    every_word = fts_query(query)
+    if every_word is None:
         raise ToolError("the query has no words to search for", success=False)
+    # Sessions holding every word first; when none does, sessions holding any of them.
+    hits = store.best_hits(every_word, limit, role, sort) or store.best_hits(
+        fts_query(query, True) or "", limit, role, sort
+    )
     results = []
-    for hit in store.best_hits(match, limit, role, sort):
+    for hit in hits:
         around = store.messages(hit["id"], around=hit["message_id"], window=window)
         results.append(
             {

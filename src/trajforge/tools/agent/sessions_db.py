@@ -33,11 +33,11 @@ class StoredMessage:
     tool_name: str | None = None
 
 
-def fts_query(text: str) -> str | None:
-    """A user's search words as an FTS5 query: every word (quoted, so no word is taken as syntax),
-    any of them matching; None when there are no words. Results rank by how well they match."""
+def fts_query(text: str, any_word: bool = False) -> str | None:
+    """A user's search words as an FTS5 query: every word quoted (so no word is taken as syntax), all of
+    them required, or any of them with `any_word`; None when there are no words."""
     words = _WORD.findall(text)
-    return " OR ".join(f'"{word}"' for word in words) if words else None
+    return (" OR " if any_word else " ").join(f'"{word}"' for word in words) if words else None
 
 
 class SessionStore:
@@ -102,23 +102,38 @@ class SessionStore:
         return [dict(row) for row in rows]
 
     def best_hits(self, query: str, limit: int, role: str | None, sort: str) -> list[dict[str, Any]]:
-        """The best-matching message of each of the `limit` best sessions for an FTS5 `query`."""
+        """The best-matching message of each of the `limit` best sessions for an FTS5 `query`.
+
+        Ranks first and makes snippets only for the hits kept: a snippet for every matching
+        message would cost more than the search itself on a large home.
+        """
         role_clause = "AND m.role = ?" if role else ""
         order = {"newest": "s.started_at DESC", "oldest": "s.started_at ASC"}.get(sort, "best")
         sql = f"""
             WITH hits AS (
-                SELECT m.id, m.session_id, m.role, bm25(messages_fts) AS score,
-                       snippet(messages_fts, 0, '>>>', '<<<', '…', 16) AS snippet
+                SELECT m.id, m.session_id, m.role, bm25(messages_fts) AS score
                 FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
                 WHERE messages_fts MATCH ? {role_clause}),
             ranked AS (
                 SELECT hits.*, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY score, id) AS n FROM hits)
-            SELECT ranked.id AS message_id, ranked.role, ranked.snippet, ranked.score AS best, s.*
+            SELECT ranked.id AS message_id, ranked.role, ranked.score AS best, s.*
             FROM ranked JOIN sessions s ON s.id = ranked.session_id
             WHERE n = 1 ORDER BY {order}, s.started_at DESC LIMIT ?"""
         params: list[Any] = [query, *([role] if role else []), limit]
         with self._lock:
-            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+            hits = [dict(row) for row in self._db.execute(sql, params).fetchall()]
+            if hits:
+                marks = ", ".join("?" for _ in hits)
+                snippets = dict(
+                    self._db.execute(
+                        f"SELECT rowid, snippet(messages_fts, 0, '>>>', '<<<', '…', 16) FROM messages_fts "
+                        f"WHERE messages_fts MATCH ? AND rowid IN ({marks})",
+                        [query, *(hit["message_id"] for hit in hits)],
+                    ).fetchall()
+                )
+                for hit in hits:
+                    hit["snippet"] = snippets.get(hit["message_id"], "")
+        return hits
 
     def messages(
         self, session_id: str, around: int | None = None, window: int = 0, role: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
@@ -24,21 +25,46 @@ MAX_DESCRIPTION = 1024
 MAX_SKILL_CHARS = 100_000
 
 
-async def _folders(home: AgentHome) -> dict[str, str]:
-    """Skill name -> its folder relative to the home."""
-    found: dict[str, str] = {}
-    for path in await home.list_files(layout.SKILLS_DIR):
+@dataclass(frozen=True)
+class _Skill:
+    folder: str
+    """Relative to the home: skills/[category/]name."""
+    files: list[str]
+    """Supporting files, relative to the folder."""
+    stamp: tuple[float, int]
+    """SKILL.md's mtime and size."""
+
+
+async def _index(home: AgentHome) -> dict[str, _Skill]:
+    """Every skill by name, from one listing of the skills folder (a folder with SKILL.md, at most one category deep)."""
+    entries = await home.list_entries(layout.SKILLS_DIR)
+    found: dict[str, _Skill] = {}
+    for path, mtime, size in entries:
         parts = path.split("/")
-        if parts[-1] == "SKILL.md" and len(parts) in (2, 3):
-            found.setdefault(parts[-2], posixpath.join(layout.SKILLS_DIR, *parts[:-1]))
+        if parts[-1] == "SKILL.md" and len(parts) in (2, 3) and parts[-2] not in found:
+            folder = posixpath.join(layout.SKILLS_DIR, *parts[:-1])
+            inside = "/".join(parts[:-1]) + "/"
+            files = [p[len(inside) :] for p, _, _ in entries if p.startswith(inside) and p != inside + "SKILL.md"]
+            found[parts[-2]] = _Skill(folder, files, (mtime, size))
     return found
 
 
-async def _folder(home: AgentHome, name: str) -> str:
-    folder = (await _folders(home)).get(name)
-    if folder is None:
+async def _folder(home: AgentHome, name: str) -> _Skill:
+    found = (await _index(home)).get(name)
+    if found is None:
         raise ToolError(f"Skill '{name}' not found. Use skills_list() to see available skills.", success=False)
-    return folder
+    return found
+
+
+async def _front_matter(home: AgentHome, skill: _Skill) -> dict[str, str]:
+    """A skill's front matter, read again only when SKILL.md changed since the last read."""
+    path = f"{skill.folder}/SKILL.md"
+    cached = home.skill_meta.get(path)
+    if cached is not None and cached[:2] == skill.stamp:
+        return cached[2]
+    meta = layout.front_matter(await home.read_text(path) or "")
+    home.skill_meta[path] = (*skill.stamp, meta)
+    return meta
 
 
 def check_name(name: str, what: str = "skill name") -> None:
@@ -109,9 +135,9 @@ async def skills_list(ctx: ToolContext, category: str = "") -> str:
     """
     home = ctx.service(AgentHome)
     listed = []
-    for name, folder in sorted((await _folders(home)).items()):
-        meta = layout.front_matter(await home.read_text(f"{folder}/SKILL.md") or "")
-        parts = folder.split("/")
+    for name, skill in sorted((await _index(home)).items()):
+        meta = await _front_matter(home, skill)
+        parts = skill.folder.split("/")
         skill_category = parts[1] if len(parts) == 3 else None
         if category and skill_category != category:
             continue
@@ -132,8 +158,8 @@ async def skill_view(ctx: ToolContext, name: str, file_path: str = "") -> str:
         file_path: A supporting file of the skill, such as references/api.md; leave out for SKILL.md.
     """
     home = ctx.service(AgentHome)
-    folder = await _folder(home, name)
-    files = [f for f in await home.list_files(folder) if f != "SKILL.md"]
+    skill = await _folder(home, name)
+    folder, files = skill.folder, skill.files
     if file_path and posixpath.normpath(file_path) != "SKILL.md":
         relative = check_file_path(file_path)
         text = await home.read_text(f"{folder}/{relative}")
@@ -189,7 +215,8 @@ async def skill_manage(
     check_name(name)
     if action == "create":
         return await _create(home, name, content, category)
-    folder = await _folder(home, name)
+    skill = await _folder(home, name)
+    folder = skill.folder
     if action == "edit":
         check_skill_md(content)
         await home.write_text(f"{folder}/SKILL.md", content)
@@ -204,8 +231,7 @@ async def skill_manage(
         await home.write_text(f"{folder}/{relative}", file_content)
         return _ok(f"File '{relative}' written to skill '{name}'.", name, home, folder)
     if not await home.remove(f"{folder}/{relative}"):
-        files = [f for f in await home.list_files(folder) if f != "SKILL.md"]
-        raise ToolError(f"File '{relative}' not found in skill '{name}'.", success=False, available_files=files)
+        raise ToolError(f"File '{relative}' not found in skill '{name}'.", success=False, available_files=skill.files)
     return _ok(f"File '{relative}' removed from skill '{name}'.", name, home, folder)
 
 
@@ -219,9 +245,11 @@ async def _create(home: AgentHome, name: str, content: str, category: str) -> st
     meta = check_skill_md(content)
     if str(meta.get("name")) != name:
         raise ToolError(f"The front matter's name '{meta.get('name')}' differs from name '{name}'.", success=False)
-    existing = (await _folders(home)).get(name)
+    existing = (await _index(home)).get(name)
     if existing:
-        raise ToolError(f"A skill named '{name}' already exists at {home.visible_root}/{existing}.", success=False)
+        raise ToolError(
+            f"A skill named '{name}' already exists at {home.visible_root}/{existing.folder}.", success=False
+        )
     folder = posixpath.join(layout.SKILLS_DIR, *([category] if category else []), name)
     await home.write_text(f"{folder}/SKILL.md", content)
     return _ok(f"Skill '{name}' created.", name, home, folder)
