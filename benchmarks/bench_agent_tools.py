@@ -42,9 +42,10 @@ async def fill(home: AgentHome, sessions: int) -> None:
     for n in range(sessions):
         topic = TOPICS[n % len(TOPICS)]
         # The topic comes up in two of the twelve messages, as in a real conversation.
-        messages = [StoredMessage("user" if k % 2 == 0 else "assistant",
-                                  f"about the {topic}: step {k}" if k in (0, 5) else f"message {k} of {n}, ref {n * 7 + k}")
-                    for k in range(12)]  # fmt: skip
+        texts = [
+            f"about the {topic}: step {k}" if k in (0, 5) else f"message {k} of {n}, ref {n * 7 + k}" for k in range(12)
+        ]
+        messages = [StoredMessage("user" if k % 2 == 0 else "assistant", text) for k, text in enumerate(texts)]
         store.add_session(
             f"s-{n}", f"Session {n}: {topic}", f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}T10:00:00Z", messages
         )

@@ -36,7 +36,8 @@ class _Skill:
 
 
 async def _index(home: AgentHome) -> dict[str, _Skill]:
-    """Every skill by name, from one listing of the skills folder (a folder with SKILL.md, at most one category deep)."""
+    """Every skill by name, from one listing of the skills folder (a skill is a folder holding SKILL.md,
+    at most one category deep)."""
     entries = await home.list_entries(layout.SKILLS_DIR)
     found: dict[str, _Skill] = {}
     for path, mtime, size in entries:
