@@ -13,28 +13,62 @@ from typing import Any
 
 REPLACEMENT = "[REDACTED]"
 
+# Names of settings that hold secrets, as keys of env files, INI, YAML, JSON, shell and code assignments
+# (`aws_secret_access_key`, `DB_PASSWORD`, `github_token`, `x-api-key`...): any name holding one of these words.
+_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*(?i:secret|passw(?:or)?d|pwd|token|api[_-]?key|apikey|auth[_-]?key|access[_-]?key"
+    r"|private[_-]?key|client[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]*|[A-Z][A-Za-z0-9_.-]*)?"
+)
+"""A setting's name holding one of these words whole: `aws_secret_access_key`, `DB_PASSWORD`, `accessToken`,
+`x-api-key`; not `tokenizer` or `max_tokens`."""
+# A value that is a secret and not a reference to one ($VAR, ${VAR}, <placeholder>, {{ template }}, a call).
+_NOT_A_REFERENCE = r"(?![$<{%]|\[REDACTED\]|(?i:none|null|true|false|undefined|str|string|int)\b)"
+_ASSIGNMENT = (
+    rf"(?<![A-Za-z0-9_.-]){_SECRET_NAME}['\"\]]{{0,2}}[ \t]*(?::=|=>|[:=])[ \t]*"
+    rf"(?:(?P<q>['\"]){_NOT_A_REFERENCE}(?P<secret>[^'\"\n]{{6,}}?)(?P=q)"
+    rf"|{_NOT_A_REFERENCE}(?=[^\s'\",;(){{}}\[\]]*[A-Za-z])(?P<bare>[^\s'\",;(){{}}\[\]]{{8,}})(?![\w\[(.]))"
+)
+"""`name = value` in env, INI, YAML, JSON, shell and code forms: the value is replaced, the name kept."""
 # Shapes of common credentials, each with the lower-case words one of which its match must
 # hold: a pattern runs only on text that holds one (`in` on lowered text is ~100x faster
-# than a case-insensitive regex scan, and most text holds none of them).
+# than a case-insensitive regex scan, and most text holds none of them). A pattern with a
+# `secret` or `bare` group replaces only that group (the setting's name stays readable).
 SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
     (re.compile(pattern), words)
     for pattern, words in (
-        (r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----", ("private key",)),
+        # a whole key, or the start of one whose end was cut off (head, truncated output)
+        (
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"
+            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:-]*)",
+            ("private key",),
+        ),
+        (r"PuTTY-User-Key-File-\d+:[\s\S]*?Private-MAC: *[0-9a-fA-F]+", ("putty-user-key-file",)),
         (r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}", ("sk-",)),  # OpenAI / Anthropic style
         (r"\bgh[pousr]_[A-Za-z0-9]{36,}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),  # GitHub tokens
         (r"\bgithub_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
         (r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),  # Hugging Face
         (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),  # Slack
-        (r"\bAKIA[0-9A-Z]{16}\b", ("akia",)),  # AWS access key id
+        (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", ("akia", "asia")),  # AWS access key id
         (r"\bAIza[0-9A-Za-z_-]{35}\b", ("aiza",)),  # Google API key
+        (r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", ("eyj",)),  # JWT: header.payload.sig
         (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*", ("bearer",)),
-        (
-            r"(?i)\b(?:api[_-]?key|secret|token|password)\s*[=:]\s*['\"]?[A-Za-z0-9._~+/-]{16,}",
-            ("apikey", "api_key", "api-key", "secret", "token", "password"),
-        ),
+        # the password of a connection string: postgres://user:PASSWORD@host
+        (r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<secret>[^\s@/'\"]{3,})@", ("://",)),
+        (_ASSIGNMENT, ("secret", "passw", "pwd", "token", "key", "credential")),
     )
 )
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+
+
+def _replace(match: re.Match[str]) -> str:
+    """The match with its secret replaced: only the `secret` (or `bare`) group when the pattern has one."""
+    for group in ("secret", "bare"):
+        if group in match.re.groupindex and match.group(group) is not None:
+            start, end = match.span(group)
+            whole = match.group(0)
+            offset = match.start()
+            return whole[: start - offset] + REPLACEMENT + whole[end - offset :]
+    return REPLACEMENT
 
 
 class Redactor:
@@ -62,7 +96,7 @@ class Redactor:
         lowered = text.lower()
         for pattern, words in SHAPES:
             if any(word in lowered for word in words):
-                text, n = pattern.subn(REPLACEMENT, text)
+                text, n = pattern.subn(_replace, text)
                 count += n
         if self._emails and "@" in text:
             text, n = EMAIL.subn(REPLACEMENT, text)
