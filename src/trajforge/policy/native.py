@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from trajforge.policy.replies import MalformedReply, json_kind, usage_of
-from trajforge.trace import Message, ToolCall, Usage, parse_call, textformats
-from trajforge.trace.textformats import ParsedText
+from trajforge.trace import Message, Usage, textformats
 from trajforge.trace.turns import loads
 
-NO_REASONING = "none"
+NO_REASONING = textformats.NO_REASONING
 """`--reasoning-parser none`: raw generations are not split into reasoning and content."""
 
 
@@ -30,8 +29,9 @@ def calls_from_content(message: Message, fmt: str, tools: list[dict[str, Any]]) 
     parsed = textformats.parse(fmt, message.content, tools, reasoning=None)
     if not parsed.tool_calls:
         return message, parsed.problems
-    calls = _calls(parsed, f"content:{fmt}")
-    return Message("assistant", content=parsed.content, reasoning=message.reasoning, tool_calls=calls), parsed.problems
+    turn = textformats.assistant_message(parsed, f"content:{fmt}")
+    turn.reasoning = message.reasoning
+    return turn, parsed.problems
 
 
 def message_from_generation(
@@ -43,22 +43,12 @@ def message_from_generation(
     When `prompt` ends with the style's opening tag (the template opened the reasoning, as
     Qwen3.5, GLM and DeepSeek-V3.1 thinking templates do), the text is read as inside it.
     """
-    style = textformats.FORMAT_DEFAULT if reasoning is None else None if reasoning == NO_REASONING else reasoning
+    style = textformats.FORMAT_DEFAULT if reasoning is None else reasoning
     tags = textformats.reasoning_tags(fmt, style)
     if tags is not None and prompt.rstrip().endswith(tags[0]):
         text = tags[0] + text
     parsed = textformats.parse(fmt, text, tools, reasoning=style)
-    calls = _calls(parsed, f"completions:{fmt}")
-    return Message("assistant", content=parsed.content, reasoning=parsed.reasoning, tool_calls=calls), parsed.problems
-
-
-def _calls(parsed: ParsedText, source: str) -> list[ToolCall]:
-    calls = []
-    for index, call in enumerate(parsed.tool_calls):
-        made = parse_call(call.id or f"call_{index}", call.name, call.arguments)
-        made.source = source
-        calls.append(made)
-    return calls
+    return textformats.assistant_message(parsed, f"completions:{fmt}"), parsed.problems
 
 
 def parse_completion(body: bytes) -> tuple[str, Usage]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from trajforge.trace.messages import parse_call
+from trajforge.trace.model import Message
 from trajforge.trace.textformats.model import ParsedText, RenderError, TextCall, UnknownFormat
 from trajforge.trace.textformats.reasoning import (
     STYLES,
@@ -30,6 +32,8 @@ from trajforge.trace.textformats.values import Tools
 
 FORMAT_DEFAULT = "default"
 """`reasoning=FORMAT_DEFAULT`: the format's usual reasoning style (see `default_reasoning`)."""
+NO_REASONING = "none"
+"""`reasoning=NO_REASONING` (the same as None): no reasoning is split off (for option values)."""
 REASONING_STYLES = tuple(STYLES)
 """Reasoning style names: `think`, `deepseek_r1`, `qwen3`, `kimi_k2`, `glm45`, `mistral` (None: no split)."""
 
@@ -100,6 +104,19 @@ def render(
     return text + (visible + form.joiner + body if visible and body else visible or body)
 
 
+def assistant_message(parsed: ParsedText, source: str, id_prefix: str = "call_") -> Message:
+    """The parsed turn as an assistant Message; each call marked with `source`.
+
+    Calls keep the format's id (Kimi-K2's `functions.NAME:IDX`) or get `{id_prefix}{index}`.
+    """
+    calls = []
+    for index, call in enumerate(parsed.tool_calls):
+        made = parse_call(call.id or f"{id_prefix}{index}", call.name, call.arguments)
+        made.source = source
+        calls.append(made)
+    return Message("assistant", content=parsed.content, reasoning=parsed.reasoning, tool_calls=calls)
+
+
 def _format(fmt: str) -> Format:
     try:
         return FORMATS[fmt]
@@ -108,7 +125,7 @@ def _format(fmt: str) -> Format:
 
 
 def _style(form: Format, reasoning: str | None) -> str | None:
-    style = form.reasoning if reasoning == FORMAT_DEFAULT else reasoning
+    style = form.reasoning if reasoning == FORMAT_DEFAULT else None if reasoning == NO_REASONING else reasoning
     if style is not None and style not in STYLES:
         raise UnknownFormat(f"unknown reasoning style {style!r}; known: {', '.join(STYLES)} (or None)")
     return style
@@ -153,11 +170,13 @@ def _strings(value: Any) -> Iterable[str]:
 
 __all__ = [
     "FORMAT_DEFAULT",
+    "NO_REASONING",
     "REASONING_STYLES",
     "ParsedText",
     "RenderError",
     "TextCall",
     "UnknownFormat",
+    "assistant_message",
     "default_reasoning",
     "formats",
     "parse",
