@@ -269,6 +269,7 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
         cases = {
             "was not written by tasks synthesize": _synthesize(server, hand_written, "--n", "1"),
             "is not in the taxonomy": _synthesize(server, tmp_path / "a.yaml", "--n", "1", "--subcategory", "nope"),
+            "no seed task loaded": _synthesize(server, tmp_path / "b.yaml", "--n", "1", "--seed-tasks", tmp_path / "n"),
         }
         with RunLock(side_folder(tmp_path / "e.yaml")):
             cases["is in use by"] = _synthesize(server, tmp_path / "e.yaml", "--n", "1")

@@ -30,7 +30,7 @@ from trajforge.tasks.synthesis import (
     weights,
 )
 from trajforge.tasks.synthesis.environments import install
-from trajforge.tasks.synthesis.store import NotOurFile
+from trajforge.tasks.synthesis.store import NotOurFile, TaskFileError
 
 SPEC = {
     "id": "t",
@@ -152,6 +152,10 @@ def test_a_cut_file_is_repaired_and_a_foreign_file_refused(tmp_path: Path) -> No
     (tmp_path / "mine.yaml").write_text("- id: mine\n")
     with pytest.raises(NotOurFile):
         TaskFile(tmp_path / "mine.yaml").open()
+    path.write_bytes(whole.replace(b"prompt: two", b"prompt: [two"))  # edited by hand, badly
+    with pytest.raises(TaskFileError, match=r"t.yaml line \d+ cannot be read"):
+        TaskFile(path).open()
+    assert b"[two" in path.read_bytes()  # never cut
 
 
 def test_the_distribution_follows_the_reference_card() -> None:

@@ -100,7 +100,7 @@ def synthesize_command(
         calibration = replace(config, endpoint=calibration_endpoint or config.endpoint, more_endpoints=(),
                               model=calibration_model or config.model)  # fmt: skip
     allowed = _allowed(category, subcategory)
-    _check_inputs(distribution, allowed, environments or [])
+    _check_inputs(distribution, allowed, environments or [], seed_tasks)
     from trajforge.runner.synthesis import SynthesisSettings  # here: after the usage checks, which must be quick
 
     settings = SynthesisSettings(
@@ -152,8 +152,11 @@ def _allowed(categories: list[str] | None, subcategories: list[str] | None) -> l
     return pairs
 
 
-def _check_inputs(distribution: str, allowed: list[tuple[str, str]], environments: list[Path]) -> None:
-    """The distribution file and the environment folders are usable, or a one-line error."""
+def _check_inputs(
+    distribution: str, allowed: list[tuple[str, str]], environments: list[Path], seed_tasks: list[str] | None
+) -> None:
+    """The distribution file, the environment folders and the seed tasks are usable, or a one-line error."""
+    from trajforge.tasks import load_tasks
     from trajforge.tasks.synthesis import DistributionError, UnusableEnvironment, user_environment, weights
 
     try:
@@ -162,6 +165,11 @@ def _check_inputs(distribution: str, allowed: list[tuple[str, str]], environment
             user_environment(path)
     except (DistributionError, UnusableEnvironment) as exc:
         raise fail(str(exc)) from None
+    if seed_tasks:
+        load = load_tasks(seed_tasks)
+        if not load.tasks:
+            why = load.problems[0] if load.problems else "no task specs found"
+            raise fail(f"--seed-tasks: no seed task loaded: {why}")
 
 
 def _preflight(settings: SynthesisSettings) -> None:
@@ -181,7 +189,7 @@ def _run(settings: SynthesisSettings, *, quiet: bool) -> int:
     """Run the synthesis with a progress display; print the report; the exit code."""
     from trajforge.runner import RunFolderLocked
     from trajforge.runner.synthesis import synthesize
-    from trajforge.tasks.synthesis import NotOurFile, report_path
+    from trajforge.tasks.synthesis import TaskFileError, report_path
 
     display = _Display(settings.total, quiet=quiet)
     try:
@@ -190,8 +198,10 @@ def _run(settings: SynthesisSettings, *, quiet: bool) -> int:
     except KeyboardInterrupt:
         display.errors.print(f"interrupted: {settings.out} keeps every task accepted so far; rerun to go on")
         return INTERRUPTED
-    except (RunFolderLocked, NotOurFile) as exc:
+    except (RunFolderLocked, TaskFileError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:  # a folder that cannot be written, a full disk: one line, the file keeps what it had
+        raise fail(f"{exc.filename or settings.out}: {exc.strerror or exc}", code=1) from None
     _print_report(synthesis)
     print(f"report: {report_path(settings.out)}")
     return 0 if synthesis.quotas.done else 1

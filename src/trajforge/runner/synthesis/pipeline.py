@@ -144,6 +144,8 @@ class Synthesis:
             async with asyncio.TaskGroup() as group:
                 for _ in range(max(1, settings.concurrency)):
                     group.create_task(self._worker())
+        except ExceptionGroup as group:  # a worker's failure (a full disk...) as itself, for one clear line
+            raise group.exceptions[0] from None
         finally:
             await self.model.close()
             if self.calibration is not None:

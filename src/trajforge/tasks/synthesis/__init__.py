@@ -20,7 +20,7 @@ from trajforge.tasks.synthesis.novelty import PromptIndex
 from trajforge.tasks.synthesis.outcomes import Band, Reason, Rejected
 from trajforge.tasks.synthesis.prompting import evolve_messages, request_messages
 from trajforge.tasks.synthesis.report import SynthesisReport
-from trajforge.tasks.synthesis.store import NotOurFile, TaskFile, report_path, side_folder
+from trajforge.tasks.synthesis.store import NotOurFile, TaskFile, TaskFileError, report_path, side_folder
 
 __all__ = [
     "DO_NOTHING",
@@ -39,6 +39,7 @@ __all__ = [
     "Rejected",
     "SynthesisReport",
     "TaskFile",
+    "TaskFileError",
     "UnusableEnvironment",
     "all_entries",
     "apportion",

@@ -22,7 +22,11 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class NotOurFile(ValueError):
+class TaskFileError(ValueError):
+    """The output file cannot be continued; the message names it and why, in one line."""
+
+
+class NotOurFile(TaskFileError):
     """The output file exists and was not written by synthesis: it is never cut or appended to."""
 
 
@@ -64,7 +68,13 @@ class TaskFile:
                 handle.flush()
                 os.fsync(handle.fileno())
             self.repaired_bytes = max(0, len(data) - keep)
-        return list(self._documents(self.path.read_bytes()[: max(keep, len(HEADER))]))
+        try:
+            return list(self._documents(self.path.read_bytes()[: max(keep, len(HEADER))]))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:  # edited by hand since: never guess, never cut
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise TaskFileError(f"{self.path}{where} cannot be read ({getattr(exc, 'problem', None) or exc}); "
+                                "fix it or choose another --out") from None  # fmt: skip
 
     @staticmethod
     def _documents(data: bytes) -> Iterator[dict[str, Any]]:
