@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_dataset.py
 	$(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_harness.py
+	$(BIN)/python benchmarks/bench_viewer.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -305,7 +306,11 @@ def test_running_viewer_sees_appended_records(tmp_path: Path) -> None:
             handle.write(json.dumps(record) + "\n")
         os.utime(records, ns=(1, 1))
         running.state._looked = 0.0  # the next page looks at the files now
-        assert count(get(running.url + "/list")[1]) == 7
+        assert count(get(running.url + "/list")[1]) == 6  # the old index is served while the new one builds
+        deadline = time.monotonic() + 60
+        while count(get(running.url + "/list")[1]) != 7:
+            assert time.monotonic() < deadline, "the new index never replaced the old one"
+            time.sleep(0.1)
 
 
 def test_screenshots_the_run_kept_are_shown(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def create_app(state: ViewerState, *, host: str = "127.0.0.1", port: int = 8765,
                 context = build(request)
                 if isinstance(context, Response):
                     return context
-                html = env.get_template(template).render(config_names=state.config_names(), **context)
+                shared = {"config_names": state.config_names(), "rebuilding": state.rebuilding}
+                html = env.get_template(template).render(**shared, **context)
             return HTMLResponse(html)
 
         return endpoint

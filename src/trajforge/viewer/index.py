@@ -39,7 +39,7 @@ from trajforge.viewer.build import SUMMARY_FIELDS, PieceIndex, map_pieces
 from trajforge.viewer.grams import ROW_BYTES, write_grams
 from trajforge.viewer.sources import Source
 
-VERSION = 3  # bump when the index's columns or their meaning change
+VERSION = 4  # bump when the index's columns or their meaning change
 PIECE_BYTES = 16 << 20
 PARALLEL_BYTES = 64 << 20
 ABANDONED_SECONDS = 24 * 3600

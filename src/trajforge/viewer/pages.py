@@ -124,6 +124,7 @@ def list_page(state: ViewerState, query: Query) -> dict[str, Any]:
     return {
         "query": query, "count": len(found), "rows": list_rows(state, shown, query), "page": page, "pages": pages,
         "options": options, "choices": (*CHOICES, *ALL_OF), "sorts": SORTS,
+        "records": any(s.kind == "records" for s in state.sources),
         "prev": query.url("/list", page=page - 1 if page > 2 else None) if page > 1 else "",
         "next": query.url("/list", page=page + 1) if page < pages else "",
     }  # fmt: skip

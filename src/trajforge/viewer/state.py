@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,48 +41,99 @@ class Settings:
     """Told (bytes done, bytes in all) while an index is built."""
 
 
+@dataclass
+class Loaded:
+    """One index and what is derived from it: lookups by id and by task, queries, row reads."""
+
+    sources: list[Source]
+    index: ViewIndex
+    signature: list[list[Any]]
+    matcher: Matcher
+    reader: RowReader
+    by_id: dict[tuple[int, str], list[int]]
+    task_hashes: list[str]
+    by_task: dict[str, list[int]]
+
+
+def load(settings: Settings, sources: list[Source]) -> Loaded:
+    """Open (building when needed) the index of `sources`."""
+    stamp = signature(sources)
+    index = open_index(
+        settings.paths, sources, cache=settings.cache, workers=settings.workers, progress=settings.progress
+    )
+    by_id: dict[tuple[int, str], list[int]] = {}
+    for position, (config, row_id) in enumerate(zip(index.num["config"], index.text["id"], strict=True)):
+        by_id.setdefault((int(config), row_id), []).append(position)
+    keys = index.text["task_key"]
+    hashes = [task_hash(k) for k in keys]
+    by_task: dict[str, list[int]] = {}
+    for position, name in enumerate(hashes):
+        if keys[position]:
+            by_task.setdefault(name, []).append(position)
+    return Loaded(sources, index, stamp, Matcher(index), RowReader(index), by_id, hashes, by_task)
+
+
 class ViewerState:
-    """The index being served; rebuilt when the files under it change."""
+    """The index being served. When the files under it change, a new one is built in the background
+    (a run still writing, say) while pages go on showing the old one; it replaces the old when ready."""
 
     def __init__(self, settings: Settings, sources: list[Source] | None = None) -> None:
         self.settings = settings
         self.lock = threading.Lock()
-        self._load(sources if sources is not None else find_sources(settings.paths))
-
-    def _load(self, sources: list[Source]) -> None:
-        self.sources = sources
-        self.index: ViewIndex = open_index(
-            self.settings.paths,
-            sources,
-            cache=self.settings.cache,
-            workers=self.settings.workers,
-            progress=self.settings.progress,
-        )
-        self.matcher = Matcher(self.index)
-        self.reader = RowReader(self.index)
-        self._signature = signature(sources)
+        self.current = load(settings, sources if sources is not None else find_sources(settings.paths))
         self._looked = time.monotonic()
-        self._by_id: dict[tuple[int, str], list[int]] = {}
-        for position, (config, row_id) in enumerate(zip(self.index.num["config"], self.index.text["id"], strict=True)):
-            self._by_id.setdefault((int(config), row_id), []).append(position)
-        keys = self.index.text["task_key"]
-        self.task_hashes = [task_hash(k) for k in keys]
-        self._by_task: dict[str, list[int]] = {}
-        for position, name in enumerate(self.task_hashes):
-            if keys[position]:
-                self._by_task.setdefault(name, []).append(position)
+        self._rebuild: threading.Thread | None = None
+
+    @property
+    def sources(self) -> list[Source]:
+        """The configs being shown."""
+        return self.current.sources
+
+    @property
+    def index(self) -> ViewIndex:
+        """The index being shown."""
+        return self.current.index
+
+    @property
+    def matcher(self) -> Matcher:
+        """Queries over the index being shown."""
+        return self.current.matcher
+
+    @property
+    def reader(self) -> RowReader:
+        """Row reads for the index being shown."""
+        return self.current.reader
+
+    @property
+    def task_hashes(self) -> list[str]:
+        """Each row's task name (see `task_hash`)."""
+        return self.current.task_hashes
+
+    @property
+    def rebuilding(self) -> bool:
+        """Whether a new index is being built."""
+        return self._rebuild is not None and self._rebuild.is_alive()
 
     def refresh(self) -> None:
-        """Re-index when a file changed (looked at most every LOOK_EVERY seconds)."""
-        if time.monotonic() - self._looked < LOOK_EVERY:
+        """Start re-indexing when a file changed (looked at most every LOOK_EVERY seconds). Call under `lock`."""
+        if self.rebuilding or time.monotonic() - self._looked < LOOK_EVERY:
             return
         self._looked = time.monotonic()
         try:
             sources = find_sources(self.settings.paths)
         except ValueError:
             return  # a folder being rewritten: keep serving what was indexed
-        if sources != self.sources or signature(sources) != self._signature:
-            self._load(sources)
+        if sources != self.current.sources or signature(sources) != self.current.signature:
+            self._rebuild = threading.Thread(target=self._replace, args=(sources,), daemon=True)
+            self._rebuild.start()
+
+    def _replace(self, sources: list[Source]) -> None:
+        try:
+            fresh = load(self.settings, sources)
+        except (OSError, ValueError):
+            return  # files half written: the next look tries again
+        with self.lock:
+            self.current = fresh
 
     def config_names(self) -> list[str]:
         """The configs, in order."""
@@ -92,21 +144,21 @@ class ViewerState:
         names = self.config_names()
         if config not in names:
             return None
-        found = self._by_id.get((names.index(config), row_id), [])
+        found = self.current.by_id.get((names.index(config), row_id), [])
         return found[n - 1] if 0 < n <= len(found) else None
 
     def occurrence(self, position: int) -> int:
         """Which occurrence (1-based) of its id in its config this row is."""
-        found = self._by_id[(int(self.index.num["config"][position]), self.index.text["id"][position])]
+        found = self.current.by_id[(int(self.index.num["config"][position]), self.index.text["id"][position])]
         return found.index(position) + 1
 
     def task_rows(self, name: str) -> list[int]:
         """Positions of the rows of one task (by `task_hash`)."""
-        return self._by_task.get(name, [])
+        return self.current.by_task.get(name, [])
 
     def shared_tasks(self) -> list[tuple[str, list[int]]]:
         """Tasks with more than one row (in several configs, or repeats), by task text."""
-        shared = [(name, rows) for name, rows in self._by_task.items() if len(rows) > 1]
+        shared = [(name, rows) for name, rows in self.current.by_task.items() if len(rows) > 1]
         return sorted(shared, key=lambda item: self.index.text["task"][item[1][0]])
 
     def config_mask(self, number: int) -> npt.NDArray[np.bool_]:

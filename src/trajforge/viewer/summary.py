@@ -48,6 +48,7 @@ class _Reader:
         self.think_words: list[int] = []
         self.tools: dict[str, int] = {}
         self.parts: list[str] = []
+        self.chars = 0  # of the whole trace, system prompt and tool definitions included: the token estimate
 
     def reasoning(self, text: str | None) -> None:
         words = len(text.split()) if text else 0
@@ -62,7 +63,7 @@ class _Reader:
 
     def finish(self, summary: Summary) -> Summary:
         if not summary.tokens_measured:
-            summary.tokens = sum(len(p) for p in self.parts) // 4
+            summary.tokens = self.chars // 4
         words = self.think_words
         summary.think = sum(words) / len(words) if words else 0.0
         summary.tools, summary.tool_calls = list(self.tools), list(self.tools.values())
@@ -108,6 +109,7 @@ def _row(data: dict[str, Any]) -> Summary:
     for index, turn in enumerate(turns):
         source = turn.get("from") if isinstance(turn, dict) else None
         value = _text(turn.get("value")) if isinstance(turn, dict) else ""
+        reader.chars += len(value)
         if source == "gpt":
             summary.calls += value.count(CALL_OPEN)
         try:
@@ -149,6 +151,10 @@ def _record(data: dict[str, Any]) -> Summary:
     reader = _Reader()
     reader.parts.append(prompt)
     summary.turns = _record_messages(data["messages"], reader, summary)
+    reader.chars = sum(len(p) for p in reader.parts) + len(json_bytes(data.get("tools") or []))
+    reader.chars += sum(
+        len(_text(m.get("content"))) for m in data["messages"] if isinstance(m, dict) and m.get("role") == "system"
+    )
     tokens = [_usage_total(u) for u in data.get("usage") or []]
     if any(tokens):
         summary.tokens, summary.tokens_measured = max(tokens), True
