@@ -150,3 +150,33 @@ def test_the_oracle_plays_follow_ups_and_children_from_the_spec(tmp_path: Path) 
     ids = [c.id for m in episode.messages for c in m.tool_calls]
     assert len(ids) == len(set(ids))
     assert json.dumps(episode.run["children"]).count("ls a.txt | wc -l") == 1
+
+
+def test_generate_plays_a_simulated_user_on_the_user_endpoint(tmp_path: Path) -> None:
+    """An oracle run with --user-endpoint/--user-model: the user model answers clarify and follows up once."""
+    import yaml
+
+    from .test_cli import run as cli
+
+    spec = {"id": "sim", "category": "Conversational", "subcategory": "question_answering", "prompt": "Plan my run.",
+            "toolsets": ["clarify"], "user": {"simulate": {"persona": "A runner", "goal": "A plan in km"}},
+            "oracle": {"steps": [{"tool": "clarify", "args": {"question": "Metric or imperial?"}}],
+                       "answer": "10 km easy.", "follow_ups": [{"answer": "Then 12 km."}]}}  # fmt: skip
+    (tmp_path / "tasks.yaml").write_text(yaml.safe_dump({"tasks": [spec]}), encoding="utf-8")
+
+    def user(body: dict[str, Any]) -> Reply:
+        asked = body["messages"][-1]["content"]
+        if "The assistant asks you" in asked:
+            return reply("Metric, please.")
+        return reply("[DONE]" if "12 km" in asked else "Can I go a bit longer?")
+
+    with ScriptedServer(user, models=[{"id": "user-sim", "max_model_len": 4096}]) as server:
+        done = cli("generate", "--policy", "oracle", "--tasks", tmp_path / "tasks.yaml", "--out", tmp_path / "out",
+                   "--sandbox", "local", "--user-endpoint", server.url, "--user-model", "user-sim")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert {r["model"] for r in server.requests} == {"user-sim"} and len(server.requests) == 3
+    record = json.loads(next((tmp_path / "out" / "runs").glob("*/episodes-*.jsonl")).read_text().splitlines()[0])
+    humans = [m["content"] for m in record["messages"] if m["role"] == "user"]
+    assert humans == ["Plan my run.", "Can I go a bit longer?"]
+    clarified = next(m for m in record["messages"] if m["role"] == "tool")
+    assert json.loads(clarified["content"])["user_response"] == "Metric, please."

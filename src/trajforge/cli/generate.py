@@ -91,6 +91,12 @@ def generate_command(
     vision_model: Annotated[
         str | None, typer.Option(help="The model browser_vision asks (default: --model).", metavar="NAME")
     ] = None,
+    user_endpoint: Annotated[
+        str | None, typer.Option(help="Where a task's simulated user is played (default: --endpoint).", metavar="URL")
+    ] = None,
+    user_model: Annotated[
+        str | None, typer.Option(help="The model playing a simulated user (default: --model).", metavar="NAME")
+    ] = None,
     run_file: Annotated[
         Path | None, typer.Option("--run", help="A YAML file of these options (flags win).", metavar="FILE")
     ] = None,

@@ -23,6 +23,7 @@ from trajforge.agent.environment import EnvironmentSetupError
 from trajforge.agent.loop import describe_exception
 from trajforge.policy import ModelConfig, OpenAIPolicy, Policy
 from trajforge.runner.browsing import vision_config
+from trajforge.runner.users import user_policy
 from trajforge.runner.ledger import Ledger, episode_id
 from trajforge.runner.settings import GenerateSettings
 from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
@@ -160,10 +161,11 @@ async def generate(
     factory = SandboxFactory(settings.sandbox)
     await factory.backend()  # probe once, before the workers start
     shared = OpenAIPolicy(settings.model) if settings.model else None
+    users = user_policy(settings.model, settings.user_endpoint, settings.user_model)
     stop = stop or asyncio.Event()
     workers = max(1, min(settings.concurrency, summary.todo))
     browsers = BrowserPool(min(workers, os.cpu_count() or 1))  # nothing starts until a browser tool is called
-    run = _Run(settings, factory, shared, ledger, summary, stop, on_episode)
+    run = _Run(settings, factory, shared, ledger, summary, stop, on_episode, users)
     try:
         async with asyncio.TaskGroup() as group:
             for number in range(workers):
@@ -173,6 +175,8 @@ async def generate(
         if shared:
             summary.model_retries = shared.retries
             await shared.close()
+        if users:
+            await users.close()
         if owner:
             summary.rows_rebuilt = await asyncio.to_thread(ledger.sync_rows)
     return summary
@@ -187,6 +191,8 @@ class _Run:
     summary: GenerateSummary
     stop: asyncio.Event
     on_episode: Callable[[EpisodeEvent], None]
+    users: OpenAIPolicy | None = None
+    """The model playing simulated users, when --user-endpoint/--user-model name one of its own."""
 
     async def worker(self, items: Iterator[_Item], engine: BrowserEngine | None = None) -> None:
         """Take items until none is left or the run stops; browser tasks use `engine`."""
@@ -211,6 +217,7 @@ class _Run:
                 secrets=(self.settings.model.api_key,) if self.settings.model else (), episode_id=item.id,
                 overrides=self.settings.episode, repeat=item.repeat, browser=engine,
                 vision=vision_config(self.settings.model, self.settings.vision_endpoint, self.settings.vision_model),
+                user_policy=self.users,
             )  # fmt: skip
             episode = ran.episode
         except EnvironmentSetupError as exc:

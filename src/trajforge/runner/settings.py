@@ -73,6 +73,11 @@ class GenerateSettings(_Strict):
     """Where browser_vision sends screenshots (an OpenAI-compatible base URL); default: the run's endpoint."""
     vision_model: str | None = None
     """The vision model browser_vision asks; default: the run's model."""
+    user_endpoint: str | None = None
+    """Where a task's simulated user (`user.simulate`) is played (an OpenAI-compatible base URL); default:
+    the run's endpoint."""
+    user_model: str | None = None
+    """The model that plays a simulated user; default: the run's model."""
 
     @field_validator("config")
     @classmethod
@@ -124,6 +129,8 @@ class RunOptions(_Strict):
     tokenizer: str | None = None
     vision_endpoint: str | None = None
     vision_model: str | None = None
+    user_endpoint: str | None = None
+    user_model: str | None = None
     quiet: bool = False
     log_every: float = Field(60.0, gt=0)
     runner: Literal["local", "ray"] = "local"
@@ -287,6 +294,8 @@ class RunOptions(_Strict):
             fail_fast=self.fail_fast,
             vision_endpoint=self.vision_endpoint,
             vision_model=self.vision_model,
+            user_endpoint=self.user_endpoint,
+            user_model=self.user_model,
         )
 
     def manifest(self) -> dict[str, Any]:

@@ -104,6 +104,7 @@ async def run_task_episode(
     repeat: int = 0,
     browser: BrowserEngine | None = None,
     vision: VisionConfig | None = None,
+    user_policy: Policy | None = None,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
@@ -128,7 +129,9 @@ async def run_task_episode(
                 max_turns=overrides.max_turns or spec.limits.max_turns,
                 wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
             )
-            agent = await prepare_agent(spec, ref, box, context, policy, toolsets, limits, model=model)
+            agent = await prepare_agent(
+                spec, ref, box, context, policy, toolsets, limits, model=model, user_policy=user_policy
+            )
             window = context_window(overrides, model)
             episode = await run_episode(
                 ref, policy, toolbox, box, limits, episode_id=episode_id, config=config, model=model, user=agent.user,
