@@ -7,6 +7,10 @@ get a share of duplicates, near duplicates and secrets mixed in, so that
 the filters have work to do. Each step runs in its own process; its peak RSS
 and its worker processes' largest peak RSS are printed. Targets on a 2-core
 machine: publish < 60 s, export < 30 s, peak RSS < 2 GB.
+
+`--huge-row MB` publishes instead one row whose tool result is MB megabytes
+of varied words (the issue's 200 MB row, which took 11.7 GB in the
+near-duplicate step): its peak RSS must stay under 2 GB.
 """
 
 from __future__ import annotations
@@ -63,10 +67,25 @@ def add_curation_work(files: list[Path], share: float = 0.01, seed: int = 0) -> 
     return added
 
 
+def write_huge_row(folder: Path, megabytes: int) -> Path:
+    """One FORMAT.md row (from the synthetic generator) whose first tool turn holds `megabytes` MB of words."""
+    (source,) = write_synthetic(folder, (dataclasses.replace(REFERENCE[0], rows=1),), ".jsonl")
+    row = json.loads(source.read_text())
+    rng = random.Random(1)
+    vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(50_000)]
+    words = " ".join(rng.choices(vocabulary, k=200_000))
+    text = (words + "\n") * (megabytes * 1_000_000 // (len(words) + 1) + 1)
+    tool = next(turn for turn in row["conversations"] if turn["from"] == "tool")
+    head, _, tail = tool["value"].partition("</tool_response>")
+    tool["value"] = head.rstrip() + " " + text + "\n</tool_response>" + tail
+    huge = folder / "huge.jsonl"
+    huge.write_text(json.dumps(row) + "\n")
+    source.unlink()
+    return huge
+
+
 def _step(name: str, files: list[str], workers: int) -> dict[str, float]:
-    from trajforge.dataset.conversion.export import export
-    from trajforge.dataset.curation.filters import CurationSettings
-    from trajforge.dataset.publishing.publish import publish
+    from trajforge.dataset import CurationSettings, export, publish
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     settings = CurationSettings()  # every default filter on: exact and near duplicates, scrub, loops, error rate
@@ -95,6 +114,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the reference row counts")
     parser.add_argument("--keep", type=Path, help="write the dataset here and keep it (reused when present)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
+    parser.add_argument("--huge-row", type=int, default=0, metavar="MB", help="publish one row of this size instead")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,6 +122,15 @@ def main() -> None:
         print(json.dumps(_step(args.step, args.files, args.workers)))
         return
 
+    if args.huge_row:
+        with tempfile.TemporaryDirectory() as tmp:
+            huge = write_huge_row(Path(tmp), args.huge_row)
+            print(f"input: one row of {huge.stat().st_size / 1e6:,.0f} MB JSONL")
+            command = [sys.executable, __file__, "--step", "publish", "--workers", "1", str(huge)]
+            figures = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+            print(f"publish  {figures['seconds']:7.1f} s   peak RSS {figures['peak_rss_mb']:6.0f} MB   "
+                  f"kept {figures['kept']:,}   dropped {figures['dropped']}")  # fmt: skip
+        return
     specs = tuple(dataclasses.replace(s, rows=max(1, int(s.rows * args.scale))) for s in REFERENCE)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
