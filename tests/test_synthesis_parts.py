@@ -98,6 +98,17 @@ def test_a_candidate_gets_the_do_nothing_and_wrong_negatives_and_no_oracle(tmp_p
     assert unchecked.spec.negatives == []  # no check to judge them by
 
 
+def test_common_slips_are_mended_and_noted(tmp_path: Path) -> None:
+    entry = {**SPEC, "check": ["test -f a", "test -f b"], "toolsets": "terminal, file",
+             "fixtures": {"setup": "touch z"}, "wrong_solution": "touch a"}  # fmt: skip
+    candidate = _read(entry, tmp_path)
+    spec = candidate.spec
+    assert spec.check == "( test -f a ) && ( test -f b )" and spec.toolsets == ["terminal", "file"]
+    assert spec.fixtures.setup == ["touch z"]
+    assert spec.negatives[1].steps[0].args == {"command": "touch a"}
+    assert len(candidate.notes) == 3
+
+
 def test_ids_are_normalised_and_made_unique() -> None:
     taken = {"fo-sort"}
     assert unique_id("FO Sort!", "p", "organizing", taken) == "fo-sort-2"

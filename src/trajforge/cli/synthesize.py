@@ -252,7 +252,8 @@ class _Display:
         done = synthesis.report.accepted
         if done:
             self.errors.print(f"resuming: {synthesis.settings.out} holds {done} tasks", markup=False)
-        self.progress.update(self.bar, completed=sum(synthesis.quotas.accepted.values()))
+        quotas = synthesis.quotas  # --cap may make the target smaller than --n
+        self.progress.update(self.bar, total=sum(quotas.target.values()), completed=sum(quotas.accepted.values()))
 
     def on_event(self, event: SynthesisEvent) -> None:
         """Advance the bar, or print the event's line."""

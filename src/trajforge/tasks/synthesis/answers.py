@@ -100,6 +100,7 @@ def read_candidate(entry: Any, *, category: str, subcategory: str, taken: set[st
     for key in OURS:
         if data.pop(key, None) is not None:
             notes.append(f"dropped {key}")
+    notes += _mend(data)
     raw_wrong = [data.pop(key) for key in WRONG_KEYS if key in data]
     if isinstance(data.get("category"), str) and nearest_category(data["category"]) == category:
         data["category"] = category  # "file_operations" or "file operations" for "File Operations"
@@ -126,6 +127,23 @@ def read_candidate(entry: Any, *, category: str, subcategory: str, taken: set[st
     return Candidate(spec, notes + dropped)
 
 
+def _mend(data: dict[str, Any]) -> list[str]:
+    """Mend the shapes models commonly get slightly wrong, each noted: a check given as a list of
+    commands, set-up as one string, toolsets as a comma-separated string."""
+    notes = []
+    if isinstance(data.get("check"), list) and all(isinstance(c, str) for c in data["check"]):
+        data["check"] = " && ".join(f"( {c} )" for c in data["check"])
+        notes.append("mended check: a list of commands joined with &&")
+    fixtures = data.get("fixtures")
+    if isinstance(fixtures, dict) and isinstance(fixtures.get("setup"), str):
+        data["fixtures"] = {**fixtures, "setup": [fixtures["setup"]]}
+        notes.append("mended setup: one command made a list")
+    if isinstance(data.get("toolsets"), str):
+        data["toolsets"] = [name.strip() for name in data["toolsets"].split(",") if name.strip()]
+        notes.append("mended toolsets: a comma-separated string made a list")
+    return notes
+
+
 def _rejection(exc: ValidationError, task_id: str) -> Rejected:
     errors = exc.errors()
     for error in errors:
@@ -143,6 +161,8 @@ def wrong_solutions(raw: list[Any]) -> tuple[list[Solution], list[str]]:
     notes: list[str] = []
     items = [item for value in raw for item in (value if isinstance(value, list) else [value])]
     for number, item in enumerate(items, 1):
+        if isinstance(item, str):  # one shell command, as models often write it
+            item = {"steps": [{"tool": "terminal", "args": {"command": item}}]}
         if isinstance(item, dict):
             item = {"answer": "Done.", "name": "wrong-solution" + (f"-{number}" if number > 1 else ""), **item}
         try:

@@ -42,7 +42,7 @@ class SynthesisReport:
             shown.append(f"{rejection.task_id or '?'}: {rejection.detail}" if rejection.detail else rejection.task_id)
 
     def note(self, text: str) -> None:
-        """Count one mended thing, by its kind (the words before the first quote)."""
+        """Count one mended thing, by its kind (the words before the first quote or colon)."""
         self.notes[text.split("'")[0].split(":")[0].strip()] += 1
 
     def to_json(self, quotas: Quotas | None = None) -> dict[str, Any]:
