@@ -81,6 +81,13 @@ def test_exit_exec_and_signals_leave_the_shell_and_background_processes_alone(bo
     assert sh(box, "echo back").output == "back\n"
 
 
+def test_a_shell_killed_between_commands_is_replaced_without_a_word(box: Sandbox) -> None:
+    sh(box, "export KEEP=1; (sleep 0.2; kill -9 $$) > /dev/null 2>&1 &")
+    time.sleep(1)
+    after = sh(box, "echo $KEEP")
+    assert (after.output, after.exit_code, after.shell_ended) == ("1\n", 0, False)
+
+
 def test_a_timeout_kills_the_commands_group_and_tree_and_the_shell_goes_on(box: Sandbox) -> None:
     marker = uuid.uuid4().hex[:8]
     sh(box, f"bash -c 'exec -a earlier-{marker} sleep 300' > /dev/null 2>&1 &")

@@ -216,6 +216,16 @@ class HostFiles:
 
     # --- the harness's own files in the sandbox (the persistent shell's commands and output pipes) ---
 
+    def same_dir(self, folder: int, path: str) -> bool:
+        """Whether the descriptor `folder` is still the real folder `path` names (not moved, replaced or linked)."""
+        spot = self._resolve(path, follow_last=False)
+        try:
+            now = os.lstat(spot.area.host.joinpath(*spot.names))
+            held = os.fstat(folder)
+        except OSError:
+            return False
+        return stat_module.S_ISDIR(now.st_mode) and (now.st_ino, now.st_dev) == (held.st_ino, held.st_dev)
+
     def private_dir(self, path: str) -> int:
         """A descriptor of the folder `path` names, made a real folder again if the agent replaced it.
 
@@ -237,9 +247,12 @@ class HostFiles:
 
     def put(self, folder: int, name: str, data: bytes) -> None:
         """Write a new file `name` (replacing one there) in the folder `folder`, readable by the agent's user."""
-        with contextlib.suppress(FileNotFoundError):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags, 0o644, dir_fd=folder)
+        except FileExistsError:  # left by the agent (or a crash): never written through
             os.unlink(name, dir_fd=folder)
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
+            fd = os.open(name, flags, 0o644, dir_fd=folder)
         try:
             if self._uid is not None:
                 os.fchown(fd, self._uid, self._uid)
@@ -251,9 +264,11 @@ class HostFiles:
 
     def fifo(self, folder: int, name: str) -> int:
         """A new FIFO `name` in `folder`, writable by the agent's user; returns its read end (non-blocking)."""
-        with contextlib.suppress(FileNotFoundError):
+        try:
+            os.mkfifo(name, 0o600, dir_fd=folder)
+        except FileExistsError:
             os.unlink(name, dir_fd=folder)
-        os.mkfifo(name, 0o600, dir_fd=folder)
+            os.mkfifo(name, 0o600, dir_fd=folder)
         if self._uid is not None:
             os.chown(name, self._uid, self._uid, dir_fd=folder, follow_symlinks=False)
         return os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)

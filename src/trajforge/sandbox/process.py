@@ -94,6 +94,7 @@ class ProcessSandbox(Sandbox):
         self._files = HostFiles(info, limits.file_bytes)
         self._shells: list[Shell] = []  # every shell started, for close
         self._idle: list[Shell] = []  # started and waiting for a command (more than one only when calls overlap)
+        self._state_fd: int | None = None  # ~/.trajforge, opened once (and again if the agent replaces it)
 
     def environment(self) -> dict[str, str]:
         """The whole environment a command sees: a small allow-list, never the host's secrets."""
@@ -135,15 +136,12 @@ class ProcessSandbox(Sandbox):
         command_id = str(next(self._calls))
         started = time.perf_counter()
         self._started = True
-        names = [f"cmd-{command_id}", f"out-{command_id}", f"in-{command_id}"]
-        try:
-            folder = self._files.private_dir(STATE)
-        except OSError as exc:
-            raise _as_host_failure(exc, "preparing a command") from exc
+        names = [f"cmd-{command_id}", f"out-{command_id}", *([f"in-{command_id}"] if request.stdin is not None else [])]
+        folder = self._state_folder()
         try:
             pipe = os.fdopen(self._prepare(folder, names, request), "rb", buffering=0)
             try:
-                shell = self._idle.pop() if self._idle else await self._start_shell()
+                shell = await self._shell()
                 result = await self._execute(shell, command_id, request, pipe, started)
             finally:
                 pipe.close()  # (closing twice is harmless: the reading transport closed it already)
@@ -152,7 +150,18 @@ class ProcessSandbox(Sandbox):
             return result
         finally:
             HostFiles.discard(folder, names)
-            os.close(folder)
+
+    def _state_folder(self) -> int:
+        """A descriptor of ~/.trajforge, kept between commands while it still is that folder."""
+        try:
+            if self._state_fd is not None and not self._files.same_dir(self._state_fd, STATE):
+                os.close(self._state_fd)
+                self._state_fd = None
+            if self._state_fd is None:
+                self._state_fd = self._files.private_dir(STATE)
+        except OSError as exc:
+            raise _as_host_failure(exc, "preparing a command") from exc
+        return self._state_fd
 
     def _prepare(self, folder: int, names: list[str], request: ExecRequest) -> int:
         """Write the command (and its stdin) for the shell and make its output FIFO; returns the FIFO's read end."""
@@ -165,6 +174,14 @@ class ProcessSandbox(Sandbox):
             return self._files.fifo(folder, names[1])
         except OSError as exc:
             raise _as_host_failure(exc, "preparing a command") from exc
+
+    async def _shell(self) -> Shell:
+        """An idle shell that still lives (one that died between commands is left for close), else a new one."""
+        while self._idle:
+            shell = self._idle.pop()
+            if shell.alive:
+                return shell
+        return await self._start_shell()
 
     async def _start_shell(self) -> Shell:
         try:
@@ -291,15 +308,19 @@ class ProcessSandbox(Sandbox):
         self._closed = True
         self._idle.clear()
         emptied = await self._kill_everything()
+        if self._state_fd is not None:
+            os.close(self._state_fd)
+            self._state_fd = None
         for shell in self._shells:
             await shell.wait(_KILL_WAIT)
             shell.release()
+        # In a worker thread: removing a tree waits on the disk (milliseconds on a busy ext4), not on a core.
         if self._keep:
             if self.info.uid is not None:
-                give_back(self._root)
+                await asyncio.to_thread(give_back, self._root)
             disown(self._root)  # kept on purpose: not for remove_stale_workspaces
         else:
-            shutil.rmtree(self._root, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, self._root, ignore_errors=True)
         if self._lease is not None:
             # Only now, and marked dirty if a process of the uid outlived the killing: its next borrower kills again.
             self._lease.release(clean=emptied)
@@ -314,10 +335,18 @@ class ProcessSandbox(Sandbox):
             waited = [await shell.wait(_KILL_WAIT) for shell in self._shells]
             if all(waited):
                 return True  # the outer bwrap exits only after its namespace is empty
+        if self.info.uid is not None:
+            # The shell runs as the sandbox's own uid: its kill(-1) reaches every process of that uid at once
+            # (and only those), with no program to start; one look at /proc then confirms.
+            for shell in self._shells:
+                if shell.alive:
+                    shell.send("0 killall -\n")
+            for shell in self._shells:
+                if not await shell.wait(_KILL_WAIT):
+                    shell.kill()
+            return await kill_uid(self.info.uid)
         for shell in self._shells:
             shell.kill()
-        if self.info.uid is not None:
-            return await kill_uid(self.info.uid)
         for pid in pids_with_marker(self._marker):
             kill_tree(pid)
         return True

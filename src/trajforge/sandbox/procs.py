@@ -88,19 +88,26 @@ async def kill_uid(uid: int, patience: float = 2.0) -> bool:
     return not pids_of_uid(uid)
 
 
-def _proc_files(name: str) -> Iterator[tuple[int, bytes]]:
-    """(pid, content of /proc/PID/NAME) for every process still there when read."""
+def _proc_files(name: str, owner: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """(pid, content of /proc/PID/NAME) for every process still there when read.
+
+    With `owner`, only processes whose /proc folder belongs to that uid (their effective
+    uid) are read: a stat each instead of reading and parsing every process's file.
+    """
     for pid in _pids():
         try:
+            if owner is not None and os.stat(f"/proc/{pid}").st_uid != owner:
+                continue
             yield pid, (_PROC / str(pid) / name).read_bytes()
         except OSError:
             continue
 
 
 def pids_of_uid(uid: int) -> list[int]:
-    """Living (not zombie) processes whose real uid is `uid`."""
+    """Living (not zombie) processes whose real and effective uid is `uid` (a set-uid program's child of it
+    runs as another user and is not counted)."""
     found = []
-    for pid, status in _proc_files("status"):
+    for pid, status in _proc_files("status", owner=uid):
         fields = dict(line.split(":", 1) for line in status.decode(errors="replace").splitlines() if ":" in line)
         if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith("Z"):
             found.append(pid)
@@ -110,4 +117,4 @@ def pids_of_uid(uid: int) -> list[int]:
 def pids_with_marker(marker: str) -> list[int]:
     """Processes (of ours) whose environment holds TRAJFORGE_SANDBOX=`marker`."""
     needle = f"TRAJFORGE_SANDBOX={marker}".encode()
-    return [pid for pid, environ in _proc_files("environ") if needle in environ.split(b"\0")]
+    return [pid for pid, environ in _proc_files("environ", owner=os.geteuid()) if needle in environ.split(b"\0")]

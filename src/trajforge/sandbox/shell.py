@@ -50,6 +50,7 @@ __tf_state={state};
 printf 'R\n' >&3;
 while IFS=' ' read -r __tf_id __tf_mode __tf_in; do
   [ "$__tf_mode" = stop ] && break;
+  [ "$__tf_mode" = killall ] && {{ kill -KILL -1; break; }};
   (
     {limit};
     IFS= read -r -d '' __trajforge_command < "$__tf_state/cmd-$__tf_id";
@@ -237,6 +238,7 @@ class Shell:
     def kill(self) -> None:
         """SIGKILL the shell: under a pid namespace its first process (the kernel then ends every process
         in it, and bubblewrap outside exits once they are gone), else the shell's own process."""
+        self.ended = True  # never used again, even before its death is seen
         if self.namespace_init is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.namespace_init, signal.SIGKILL)
