@@ -106,6 +106,9 @@ def test_each_kind_of_answer_is_handled_and_counted(synthesized: tuple[Path, Any
         "check passes the wrong solution": 1,
     }, report["rejected"]
     assert "prompt_too_short" in report["examples"]["prompt too short"][0]
+    rows = {(r["category"], r["subcategory"]): (r["target"], r["accepted"]) for r in report["distribution"]}
+    assert rows[("File Operations", "organizing")] == (2, 2) and rows[("File Operations", "")] == (2, 2)
+    assert "counts against the target distribution" in result.stdout
     assert "fo-organize-downloads" in " ".join(report["examples"]["exact duplicate prompt"])
     assert "accepted: 2" in result.stdout and "setup fails: 1" in result.stdout
     raw = [json.loads(line) for line in (out.parent / "tasks.synthesis" / "raw.jsonl").read_text().splitlines()]
