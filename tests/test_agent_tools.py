@@ -217,7 +217,10 @@ def test_schedules_of_every_form() -> None:
     once = parse_schedule("in 45 minutes", CLOCK)
     assert once.kind == "once" and once.next_after(CLOCK) == "2026-03-02T09:45:00Z"
     assert parse_schedule("2026-03-05T08:00:00Z", CLOCK).next_after(CLOCK) == "2026-03-05T08:00:00Z"
-    for bad in ("whenever", "every blue moon", "61 * * * *", "2020-01-01T00:00:00Z", "in 0m"):
+    assert parse_schedule("@daily", CLOCK).next_after(CLOCK) == "2026-03-03T00:00:00Z"
+    bad_ones = ("whenever", "every blue moon", "61 * * * *", "2020-01-01T00:00:00Z", "in 0m", "0 0 30 2 *",
+                "in 99999999999999m", "every 99999999999999999h", "every 11000 days")  # fmt: skip
+    for bad in bad_ones:
         with pytest.raises(ScheduleError):
             parse_schedule(bad, CLOCK)
 

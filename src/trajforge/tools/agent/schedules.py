@@ -6,13 +6,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from trajforge.tools.agent.home import iso, utc
 
 _UNITS = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hr": 60, "hrs": 60, "hour": 60,
           "hours": 60, "d": 1440, "day": 1440, "days": 1440, "w": 10080, "week": 10080, "weeks": 10080}  # fmt: skip
-_DURATION = re.compile(r"^(\d+)\s*([a-z]+)$")
+_DURATION = re.compile(r"^(\d{1,9})\s*([a-z]+)$")
+MAX_MINUTES = 10 * 366 * 1440
+"""The longest interval or delay taken: ten years."""
 
 
 class ScheduleError(ValueError):
@@ -45,7 +47,10 @@ def _minutes(text: str) -> int | None:
     match = _DURATION.match(text.strip().lower())
     if not match or match.group(2) not in _UNITS:
         return None
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    minutes = int(match.group(1)) * _UNITS[match.group(2)]
+    if minutes > MAX_MINUTES:
+        raise ScheduleError(f"{text.strip()} is longer than ten years")
+    return minutes
 
 
 def parse_schedule(text: str, now: dt.datetime) -> Schedule:
@@ -62,7 +67,11 @@ def parse_schedule(text: str, now: dt.datetime) -> Schedule:
     minutes = _minutes(body)
     if minutes:
         return Schedule(raw, "interval", f"every {minutes}m", minutes=minutes)
-    if len(raw.split()) in (5, 6) and croniter.is_valid(raw):
+    if (len(raw.split()) in (5, 6) or raw.startswith("@")) and croniter.is_valid(raw):
+        try:
+            croniter(raw, now).get_next(dt.datetime)
+        except (CroniterBadDateError, ValueError, OverflowError):
+            raise ScheduleError(f"the cron expression {raw!r} never runs") from None
         return Schedule(raw, "cron", raw)
     if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", raw):
         try:
