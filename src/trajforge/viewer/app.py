@@ -47,56 +47,66 @@ def create_app(state: ViewerState, *, host: str = "127.0.0.1", port: int = 8765,
 
         return endpoint
 
-    def query_of(request: Request) -> Query:
-        return Query.parse({k: request.query_params.getlist(k) for k in request.query_params})
-
-    def position_of(request: Request) -> int | None:
-        params = request.query_params
-        n = params.get("n", "1")
-        return state.find(params.get("config", ""), params.get("id", ""), int(n) if n.isdigit() else 0)
-
     def trace(request: Request) -> dict[str, Any] | Response:
-        position = position_of(request)
+        position = _position(state, request)
         if position is None:
             return _missing(env, "No such trace (it may have changed since the link was made).")
-        return pages.trace_page(state, position, query_of(request))
-
-    def raw(request: Request) -> Response:
-        with state.lock:
-            position = position_of(request)
-            if position is None:
-                return Response("no such row\n", status_code=404, media_type="text/plain")
-            row = state.reader.read(position)
-        body = json_bytes(row.data) if row.data is not None else row.raw.encode()
-        return Response(body, media_type="application/json" if row.data is not None else "text/plain")
-
-    def shot(request: Request) -> Response:
-        with state.lock:
-            position = position_of(request)
-            name = request.query_params.get("name", "")
-            if position is None:
-                return Response("no such row\n", status_code=404, media_type="text/plain")
-            found = pages.screenshots(state.index.source_of(position), state.index.text["id"][position])
-        for file in found:  # only a file the listing names, never a path built from the request
-            if file.name == name:
-                return FileResponse(file)
-        return Response("no such screenshot\n", status_code=404, media_type="text/plain")
-
-    def compare(request: Request) -> dict[str, Any] | Response:
-        return pages.compare_page(state, request.query_params.get("task", ""))
+        return pages.trace_page(state, position, _query(request))
 
     routes = [
         Route("/", page("home.html", lambda request: pages.home(state))),
-        Route("/list", page("list.html", lambda request: pages.list_page(state, query_of(request)))),
+        Route("/list", page("list.html", lambda request: pages.list_page(state, _query(request)))),
         Route("/trace", page("trace.html", trace)),
-        Route("/compare", page("compare.html", compare)),
-        Route("/raw", raw),
-        Route("/shot", shot),
+        Route(
+            "/compare",
+            page("compare.html", lambda request: pages.compare_page(state, request.query_params.get("task", ""))),
+        ),
+        Route("/raw", lambda request: _raw(state, request)),
+        Route("/shot", lambda request: _shot(state, request)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
     hosts = [*LOOPBACK_NAMES] if is_loopback(host) else None
-    return Guard(app, token=token, port=port, hosts=hosts)
+    return Guard(Starlette(routes=routes), token=token, port=port, hosts=hosts)
+
+
+def _query(request: Request) -> Query:
+    return Query.parse({k: request.query_params.getlist(k) for k in request.query_params})
+
+
+def _position(state: ViewerState, request: Request) -> int | None:
+    """The row a page's `config`, `id` and `n` name."""
+    params = request.query_params
+    n = params.get("n", "1")
+    return state.find(params.get("config", ""), params.get("id", ""), int(n) if n.isdigit() else 0)
+
+
+def _raw(state: ViewerState, request: Request) -> Response:
+    """The row as JSON (the copy button's source), or the raw text of a line that is not JSON."""
+    with state.lock:
+        position = _position(state, request)
+        if position is None:
+            return _not_found("no such row")
+        row = state.reader.read(position)
+    body = json_bytes(row.data) if row.data is not None else row.raw.encode()
+    return Response(body, media_type="application/json" if row.data is not None else "text/plain")
+
+
+def _shot(state: ViewerState, request: Request) -> Response:
+    """A screenshot the run kept for a row: only a file its listing names, never a path built from the request."""
+    name = request.query_params.get("name", "")
+    with state.lock:
+        position = _position(state, request)
+        if position is None:
+            return _not_found("no such row")
+        found = pages.screenshots(state.index.source_of(position), state.index.text["id"][position])
+    for file in found:
+        if file.name == name:
+            return FileResponse(file)
+    return _not_found("no such screenshot")
+
+
+def _not_found(message: str) -> Response:
+    return Response(f"{message}\n", status_code=404, media_type="text/plain")
 
 
 def _missing(env: Environment, message: str) -> Response:
