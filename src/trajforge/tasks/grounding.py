@@ -24,7 +24,7 @@ DEFERRING = re.compile(
 """Phrases that point at output the reader of the answer never sees."""
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 _DOTTED = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")  # IPv4 addresses are names, not numbers
-_BACKTICKED = re.compile(r"`([^`\n]{2,80})`")
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
 _FILENAME = re.compile(r"(?<![\w/.-])(?:[\w-]+/)*[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5}\b")
 _TRIVIAL_NUMBERS = {"0", "1", "2"}  # counts too common to say anything ("both", "one file")
 
@@ -58,7 +58,8 @@ def ungrounded_values(answer: str, sources: Iterable[str]) -> list[str]:
     prose = re.sub(r"```.*?```", " ", answer, flags=re.DOTALL)
     known_numbers = _numbers(seen) | {_number_key(m) for m in _DOTTED.findall(seen)}
     missing: list[str] = []
-    for name in [*_DOTTED.findall(prose), *_BACKTICKED.findall(prose), *_FILENAME.findall(prose)]:
+    quoted = [span for span in _BACKTICKED.findall(prose) if 2 <= len(span.strip()) <= 80]
+    for name in [*_DOTTED.findall(prose), *quoted, *_FILENAME.findall(prose)]:
         if name not in seen and name not in missing:
             missing.append(name)
     for number in sorted(_numbers(prose) - known_numbers - _TRIVIAL_NUMBERS, key=lambda n: prose.find(n)):

@@ -19,6 +19,8 @@ Python:
     tc.same_json(a, b), tc.same_csv(a, b)     files equal by value (key order, spacing, 1 vs 1.0 ignored)
     tc.compare_program(argv, cases, reference) run the agent's program on each case, compare whole outputs
     tc.answer_states(*values)        each value appears in the answer (numbers compared as numbers)
+    tc.run_with_files({path: text}, argv)  run argv in a copy of the workspace with those files replaced
+    tc.git(*args), tc.committed(min_new=1, branch=None)  git output; the work committed (clean tree, new commits)
     tc.run_mutant(path, old, new, argv) run argv in a copy of the workspace where `path` has `old` replaced by
                                      `new` (mutation testing: the agent's tests must fail on a broken copy)
 
@@ -183,17 +185,41 @@ def run_mutant(path: str, old: str, new: str, argv: Sequence[str], timeout: floa
     subprocess.CompletedProcess (text output). The workspace itself is left untouched."""
     text = Path(path).read_text(encoding="utf-8")
     require(old in text, f"{path} no longer contains {old!r}; it was not to be changed")
+    return run_with_files({path: text.replace(old, new)}, argv, timeout)
+
+
+def run_with_files(files: dict[str, str], argv: Sequence[str], timeout: float = 120) -> Any:
+    """Run `argv` in a copy of the workspace with `files` (path -> text) written over it; the
+    subprocess.CompletedProcess. Used to run the agent's tests against a reference or a broken version."""
     folder = tempfile.mkdtemp(prefix="mutant-")
     shutil.copytree(".", folder, dirs_exist_ok=True, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-    Path(folder, path).write_text(text.replace(old, new), encoding="utf-8")
+    for path, text in files.items():
+        Path(folder, path).parent.mkdir(parents=True, exist_ok=True)
+        Path(folder, path).write_text(text, encoding="utf-8")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         return subprocess.run(list(argv), cwd=folder, capture_output=True, text=True, timeout=timeout, env=env,
                               check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
-        raise CheckFailed(f"{' '.join(argv)} did not finish in {timeout:g} s on a mutant of {path}") from None
+        raise CheckFailed(f"{' '.join(argv)} did not finish in {timeout:g} s in a changed copy") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def git(*args: str) -> str:
+    """The output of a git command in the workspace (stripped); CheckFailed when git fails."""
+    done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=60, check=False)
+    require(done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr.strip()[-200:]}")
+    return done.stdout.strip()
+
+
+def committed(min_new: int = 1, branch: str | None = None) -> None:
+    """The work is committed: a clean tree, at least `min_new` commits beyond the fixture's, on `branch`."""
+    require(not git("status", "--porcelain"), f"uncommitted changes: {git('status', '--short')[:300]}")
+    if branch is not None:
+        require(git("branch", "--show-current") == branch, f"not on branch {branch}")
+    new = int(git("rev-list", "--count", "HEAD", "--since=2026-01-31"))
+    require(new >= min_new, f"{new} new commit(s); expected at least {min_new}")
 
 
 def killed(path: str, old: str, new: str, argv: Sequence[str], what: str) -> None:
