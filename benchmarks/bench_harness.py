@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import shutil
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.profile_summary import profiled, summary  # noqa: E402
 from trajforge.agent import EpisodeLimits, run_episode  # noqa: E402
 from trajforge.policy import ModelConfig, OpenAIPolicy  # noqa: E402
 from trajforge.sandbox import SandboxConfig, SandboxFactory  # noqa: E402
@@ -104,6 +106,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--concurrency", default="16,1", help="comma-separated; 1 shows the overhead uncontended")
+    parser.add_argument("--profile", action="store_true", help="after each backend's rows, one profiled run")
     args = parser.parse_args()
     backends = ["local", *(["bwrap"] if shutil.which("bwrap") else [])]
     server = subprocess.Popen(
@@ -128,6 +131,11 @@ def main() -> None:
                     f"{figures['model_ms']:14.2f} {figures['tool_ms']:13.2f} {figures['harness_cpu_ms']:20.2f} "
                     f"{figures['machine_busy']:12.0f}% {lifecycle:19.2f}"
                 )
+            if args.profile:
+                first = int(args.concurrency.split(",")[0])
+                run = functools.partial(_episodes, url, backend, args.episodes, args.turns, first)
+                _, stats = profiled(lambda run=run: asyncio.run(run()))
+                print("\n".join(summary(stats, args.episodes * (args.turns + 1))), flush=True)
     finally:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait(timeout=10)
