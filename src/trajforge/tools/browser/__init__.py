@@ -1,6 +1,13 @@
 """The browser toolset: Playwright on Chromium, one browser per worker, one context per episode."""
 
-from trajforge.tools.browser.engine import BrowserEngine, BrowserPool, BrowserUnavailable, browser_pids, rss_bytes
+from trajforge.tools.browser.engine import (
+    BrowserEngine,
+    BrowserPool,
+    BrowserUnavailable,
+    browser_pids,
+    pss_bytes,
+    rss_bytes,
+)
 from trajforge.tools.browser.session import BrowserSession, BrowserStats
 from trajforge.tools.browser.siteserver import ASGIApp, SiteServer
 from trajforge.tools.browser.snapshot import SNAPSHOT_LIMIT
@@ -43,5 +50,6 @@ __all__ = [
     "SiteServer",
     "VisionConfig",
     "browser_pids",
+    "pss_bytes",
     "rss_bytes",
 ]

@@ -153,13 +153,24 @@ def browser_pids(marker: str) -> list[int]:
 
 
 def rss_bytes(pids: list[int]) -> int:
-    """Resident memory of these processes together (those gone meanwhile count nothing)."""
+    """Resident memory of these processes added up (pages they share count once per process)."""
+    return _summed(pids, "status", "VmRSS:")
+
+
+def pss_bytes(pids: list[int]) -> int:
+    """Proportional memory of these processes added up (a shared page split among its sharers): their
+    real joint footprint, which the RSS sum overstates for Chromium's many processes."""
+    return _summed(pids, "smaps_rollup", "Pss:")
+
+
+def _summed(pids: list[int], source: str, field: str) -> int:
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
+                    break
+        except (OSError, ValueError):
+            continue  # gone meanwhile: it counts nothing
     return total

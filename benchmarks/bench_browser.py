@@ -1,0 +1,171 @@
+"""Browser tools: 4 concurrent episodes of 15 browser actions each on the fixture sites.
+
+Run: .venv/bin/python benchmarks/bench_browser.py [--episodes 4] [--concurrency 4] [--rounds 3]
+     .venv/bin/python benchmarks/bench_browser.py --memory 200   (RSS over 200 episodes)
+
+Each episode is a fresh context on the run's browsers (one per core, as the runner makes them) and
+plays the same 15 actions through the toolbox, as a model's calls would arrive: navigations,
+snapshots, typing, clicks that submit forms, scrolling, going back, images and the console. The
+browsers are started before timing (the first launch is reported on its own). Prints the median
+and p95 latency of one action, episodes per second, and the peak resident memory of this process
+plus every Chromium process of the run, sampled every 50 ms.
+Targets on this machine: median action under 150 ms, p95 under 500 ms, peak RSS under 2.5 GB.
+
+`--memory N` runs N episodes (4 at a time) and prints the RSS every tenth of the way: it should
+level off, not grow with the episodes (one context per episode, closed at its end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_kit import browsing  # noqa: E402
+from trajforge.tools.browser import BrowserEngine, BrowserPool, pss_bytes, rss_bytes  # noqa: E402
+
+ACTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("browser_navigate", {"url": "http://shop.test/"}),
+    ("browser_type", {"ref": "@e14", "text": "tea"}),
+    ("browser_press", {"key": "Enter"}),
+    ("browser_snapshot", {"full": True}),
+    ("browser_navigate", {"url": "http://shop.test/product/mug"}),
+    ("browser_click", {"ref": "@e19"}),
+    ("browser_snapshot", {}),
+    ("browser_back", {}),
+    ("browser_navigate", {"url": "http://forms.test/contact"}),
+    ("browser_type", {"ref": "@e12", "text": "Ana Lima"}),
+    ("browser_type", {"ref": "@e14", "text": "ana@example.com"}),
+    ("browser_type", {"ref": "@e16", "text": "Hello"}),
+    ("browser_click", {"ref": "@e17"}),
+    ("browser_scroll", {"direction": "down"}),
+    ("browser_console", {}),
+]
+
+
+async def _episode(engine: BrowserEngine, latencies: list[float], by_tool: dict[str, list[float]]) -> None:
+    async with browsing(("shop", "forms"), engine=engine) as b:
+        for name, arguments in ACTIONS:
+            started = time.perf_counter()
+            result = await b.call(name, **arguments)
+            latencies.append(time.perf_counter() - started)
+            by_tool.setdefault(name, []).append(latencies[-1])
+            if not result.get("success"):
+                raise RuntimeError(f"{name} {arguments} failed: {result.get('error')}")
+
+
+class _PeakMemory:
+    """Samples this process and the pool's browsers every 50 ms; `peak` is the largest sum seen."""
+
+    def __init__(self, pool: BrowserPool) -> None:
+        self.pool = pool
+        self.peak = 0
+        self.peak_pss = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def pids(self) -> list[int]:
+        return [os.getpid(), *(pid for engine in self.pool.engines for pid in engine.pids())]
+
+    def now(self) -> int:
+        return rss_bytes(self.pids())
+
+    async def _sample(self) -> None:
+        while True:
+            pids = self.pids()
+            self.peak = max(self.peak, rss_bytes(pids))
+            self.peak_pss = max(self.peak_pss, pss_bytes(pids))
+            await asyncio.sleep(0.05)
+
+    def __enter__(self) -> _PeakMemory:
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+
+
+async def _round(
+    pool: BrowserPool, episodes: int, concurrency: int, by_tool: dict[str, list[float]] | None = None
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    by_tool = {} if by_tool is None else by_tool
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(number: int) -> None:
+        async with gate:
+            await _episode(pool.for_worker(number), latencies, by_tool)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(episodes)))
+    return latencies, time.perf_counter() - started
+
+
+async def _latency(episodes: int, concurrency: int, rounds: int) -> None:
+    pool = BrowserPool(min(concurrency, os.cpu_count() or 1))
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(engine.browser() for engine in pool.engines))
+        print(f"browsers: {len(pool.engines)}, started in {time.perf_counter() - started:.2f} s")
+        await _round(pool, 1, 1)  # warm: first contexts, first pages
+        all_latencies: list[float] = []
+        by_tool: dict[str, list[float]] = {}
+        rates = []
+        with _PeakMemory(pool) as memory:
+            for _ in range(rounds):
+                latencies, seconds = await _round(pool, episodes, concurrency, by_tool)
+                all_latencies += latencies
+                rates.append(episodes / seconds)
+        ordered = sorted(all_latencies)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        print(f"{episodes} episodes x {len(ACTIONS)} actions, {concurrency} at a time, {rounds} rounds")
+        print(f"action latency: median {statistics.median(ordered) * 1000:.0f} ms (target < 150), "
+              f"p95 {p95 * 1000:.0f} ms (target < 500), max {ordered[-1] * 1000:.0f} ms")  # fmt: skip
+        print("median by tool: " + ", ".join(f"{k} {statistics.median(v) * 1000:.0f}" for k, v in by_tool.items()))
+        print(f"episodes/s: {statistics.median(rates):.2f} (median of rounds)")
+        print(f"peak RSS (this process + browsers, summed): {memory.peak / 2**30:.2f} GB (target < 2.5); "
+              f"peak PSS (shared pages counted once): {memory.peak_pss / 2**30:.2f} GB")  # fmt: skip
+    finally:
+        await pool.close()
+
+
+async def _memory(total: int, concurrency: int) -> None:
+    pool = BrowserPool(min(concurrency, os.cpu_count() or 1))
+    try:
+        memory = _PeakMemory(pool)
+        done = 0
+        step = max(concurrency, total // 10)
+        while done < total:
+            batch = min(step, total - done)
+            await _round(pool, batch, concurrency)
+            done += batch
+            pss = pss_bytes(memory.pids()) / 2**20
+            print(f"after {done:4d} episodes: RSS {memory.now() / 2**20:7.0f} MB, PSS {pss:6.0f} MB, "
+                  f"browser launches {sum(e.stats.launches for e in pool.engines)}")  # fmt: skip
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--memory", type=int, default=0, metavar="N", help="RSS over N episodes instead")
+    args = parser.parse_args()
+    if args.memory:
+        asyncio.run(_memory(args.memory, args.concurrency))
+    else:
+        asyncio.run(_latency(args.episodes, args.concurrency, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
