@@ -90,6 +90,14 @@ def test_home_shows_the_figures_of_trajforge_stats(server: ViewerServer, data: P
     ):
         assert f">{title}<" in html
     assert html.count("<svg") >= 13
+    index = server.state.index  # the list's per-row figures add up to the card's totals, records and rows alike
+    for number, stats in enumerate(expected):
+        rows = index.num["config"] == number
+        assert (int(rows.sum()), int(index.num["turns"][rows].sum()), int(index.num["calls"][rows].sum())) == (
+            stats.samples,
+            stats.total_turns,
+            stats.total_tool_calls,
+        )
 
 
 @pytest.mark.parametrize(
