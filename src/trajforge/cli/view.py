@@ -88,7 +88,8 @@ def _serve(state: ViewerState, host: str, port: int, token: str | None, open_bro
         bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 and server.servers else port
         url = address.replace(f":{port}/", f":{bound}/") + (f"?token={token}" if token else "")
         rows = len(state.index)
-        console.print(f"trajforge view: {rows:,} traces at {url}  (Ctrl-C to stop)", markup=False, highlight=False)
+        console.print(f"trajforge view: {rows:,} traces at {url}  (Ctrl-C to stop)", markup=False, highlight=False,
+                      soft_wrap=True)  # fmt: skip
         if open_browser:
             webbrowser.open(url)
 
