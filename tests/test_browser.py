@@ -307,3 +307,30 @@ def test_a_form_task_passes_its_oracle_and_fails_the_shortcut(
         return ran.episode.outcome
 
     assert loop.run(main()) == (Outcome.PASSED if played == "oracle" else Outcome.FAILED)
+
+
+def test_a_script_that_never_ends_is_a_result_and_the_page_is_replaced(
+    loop: asyncio.Runner, engine: BrowserEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("trajforge.tools.browser.tools.EVALUATE_SECONDS", 1.0)
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with browsing(engine=engine) as b:
+            await b.call("browser_navigate", url="http://shop.test/")
+            stuck = await b.call("browser_console", expression="(() => { while (true) {} })()")
+            again = await b.call("browser_navigate", url="http://shop.test/about")
+            return stuck, again
+
+    stuck, again = loop.run(main())
+    assert not stuck["success"] and "did not finish within 1 s" in stuck["error"]
+    assert again["success"] and again["title"] == "About - Tiny Shop"
+
+
+def test_a_missing_chromium_is_a_result_not_a_crash(loop: asyncio.Runner, engine: BrowserEngine) -> None:
+    async def main() -> dict[str, Any]:
+        async with browsing(engine=BrowserEngine(executable="/nonexistent/chromium")) as b:
+            return await b.call("browser_navigate", url="http://shop.test/")
+
+    result = loop.run(main())
+    assert result == {"success": False, "error": "Chromium is not installed at /nonexistent/chromium "
+                      "(Debian package chromium)", "url": "", "title": ""}  # fmt: skip

@@ -122,11 +122,14 @@ class BrowserSession:
         self._context.set_default_timeout(ACTION_TIMEOUT_MS)
         self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         await self._context.route("**/*", self._route)
+        self._context.on("page", self._popup)
         self._page = await self._new_page()
 
     async def _new_page(self) -> Page:
         assert self._context is not None
-        page = await self._context.new_page()
+        return self._watch(await self._context.new_page())
+
+    def _watch(self, page: Page) -> Page:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append({"message": str(error), "source": "exception"}))
         page.on("crash", lambda _page: setattr(self, "_crashed", True))
@@ -135,6 +138,20 @@ class BrowserSession:
         page.on("requestfailed", lambda request: self._requested(page, request, done=True))
         self._refs, self._refs_generation = {}, -1
         return page
+
+    def _popup(self, page: Page) -> None:
+        """A link or script opened a new tab: the episode goes on in it, as a person would."""
+        if page != self._page:
+            self._page = self._watch(page)
+            self._generation += 1
+
+    async def reset_page(self) -> None:
+        """Replace a page that no longer answers (a script that never ends) with a blank one."""
+        old = self._page
+        self._page = await self._new_page()
+        if old is not None:
+            with contextlib.suppress(Error, TimeoutError):
+                await asyncio.wait_for(old.close(), 5)
 
     def _navigated(self, page: Page, frame: Any) -> None:
         if frame == page.main_frame:
@@ -238,8 +255,8 @@ class BrowserSession:
         if page is None or page.is_closed() or not self.engine.running:
             return {"url": "", "title": ""}
         try:
-            return {"url": page.url, "title": await page.title()}
-        except Error:
+            return {"url": page.url, "title": await asyncio.wait_for(page.title(), 2)}
+        except (Error, TimeoutError):
             return {"url": page.url, "title": ""}
 
     async def _forget_context(self) -> None:

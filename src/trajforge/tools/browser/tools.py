@@ -4,6 +4,7 @@ can act on. Calls of one turn are barriers (run alone, in call order)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from trajforge.trace import Flag
 from trajforge.trace.turns import dumps
 
 SCROLL_PIXELS = 500
+EVALUATE_SECONDS = 10.0
 BLOCKED_SHOWN = 20
 _IMAGES_JS = """() => [...document.images].map(img => ({
     src: img.src, alt: img.alt || '', width: img.naturalWidth, height: img.naturalHeight
@@ -309,7 +311,12 @@ async def browser_console(ctx: ToolContext, clear: bool = False, expression: str
 async def _evaluate(ctx: ToolContext, session: BrowserSession, expression: str) -> dict[str, Any]:
     page = await session.page()
     try:
-        value = await page.evaluate(expression)
+        value = await asyncio.wait_for(page.evaluate(expression), EVALUATE_SECONDS)
+    except TimeoutError as exc:
+        await session.reset_page()
+        raise BrowserProblem(
+            f"the expression did not finish within {EVALUATE_SECONDS:g} s; the page was replaced by a blank one"
+        ) from exc
     except Error as exc:
         crashed = await session.recover()
         raise BrowserProblem(crashed or f"the expression failed: {_first_line(exc)}") from exc
