@@ -151,6 +151,16 @@ def test_the_oracle_plays_follow_ups_and_children_from_the_spec(tmp_path: Path) 
     assert len(ids) == len(set(ids))
     assert json.dumps(episode.run["children"]).count("ls a.txt | wc -l") == 1
 
+    # A replay plays the children's recorded turns and the scripted follow-up again: every result the same.
+    from trajforge.runner.replay import replay_episode
+
+    async def replay() -> Any:
+        return await replay_episode(episode, loaded, SandboxFactory(SandboxConfig(backend="local")))
+
+    replayed, comparisons = asyncio.run(replay())
+    assert comparisons and all(c.same for c in comparisons), comparisons
+    assert [m.content for m in replayed.messages if m.role == "user"] == ["Do it.", "And the count?"]
+
 
 def test_generate_plays_a_simulated_user_on_the_user_endpoint(tmp_path: Path) -> None:
     """An oracle run with --user-endpoint/--user-model: the user model answers clarify and follows up once."""

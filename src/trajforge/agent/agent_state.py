@@ -63,6 +63,12 @@ def episode_clock(spec: AgentHomeSpec | None) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def recorded_clock(episode: Episode) -> dt.datetime | None:
+    """The clock an episode recorded (`run.clock`), or None."""
+    text = episode.run.get("clock")
+    return utc(text) if isinstance(text, str) else None
+
+
 def make_user(spec: UserSpec | None, policy: Policy | None) -> EpisodeUser | None:
     """The episode's user: scripted, simulated by `policy`'s model, or none."""
     if spec is None:
@@ -121,12 +127,14 @@ async def prepare_agent(
     *,
     user_policy: Policy | None = None,
     model: ModelInfo | None = None,
+    clock: dt.datetime | None = None,
 ) -> AgentState:
     """Lay out the home and give `context` the services the agent tools use; see the module's docstring.
 
-    `user_policy` plays a simulated user (default: the episode's own policy).
+    `user_policy` plays a simulated user (default: the episode's own policy); `clock` replaces the
+    episode's clock (a replay uses the recorded one).
     """
-    home = AgentHome(sandbox, episode_clock(spec.home))
+    home = AgentHome(sandbox, clock or episode_clock(spec.home))
     if spec.home is not None:
         await preload(home, spec.home, spec.id)
     user = make_user(spec.user, user_policy or policy)

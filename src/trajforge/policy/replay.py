@@ -7,25 +7,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from trajforge.policy.base import Completion
-from trajforge.trace import Episode, Message, Usage
+from trajforge.trace import Episode, Message, TaskRef, Usage, from_record
+
+_NO_TASK = TaskRef("", "", "", "")
 
 _WORKSPACE = re.compile(r"Your workspace is (\S+?);")
 # Wall-clock figures that commands print and no replay reproduces, each with the name replay reports.
 _TIMINGS = {
     "pytest duration": re.compile(r"\bin \d+\.\d+s\b( \(\d+:\d\d:\d\d\))?"),
     "time(1) figures": re.compile(r"\b(real|user|sys)(\s+)\d+m\d+\.\d+s"),
+    "delegated children's durations": re.compile(r'"(duration_seconds|total_duration_seconds)": \d+(\.\d+)?'),
 }
 
 
 class ReplayPolicy:
     """Plays the recorded assistant messages in order: the same reasoning, content and calls.
 
-    Only the first user exchange is replayed (the agent loop gives one user
-    message); later human turns of a multi-turn conversation are not.
+    Later human turns replay when the task's user sends the same follow-ups (a
+    scripted user does). Delegated children play their own recorded messages
+    (`for_child`, from the record's `run.children`, in the order they started).
     """
 
     def __init__(self, recorded: Episode) -> None:
         self.turns = [m for m in recorded.messages if m.role == "assistant"]
+        children = recorded.run.get("children")
+        self.children = (
+            [from_record(child) for calls in children.values() if isinstance(calls, list) for child in calls]
+            if isinstance(children, dict)
+            else []
+        )
+
+    def for_child(self, number: int) -> ReplayPolicy:
+        """The policy the `number`-th delegated child plays: its recorded messages (none left: an empty end)."""
+        if number < len(self.children):
+            return ReplayPolicy(self.children[number])
+        return ReplayPolicy(Episode(id="", task=_NO_TASK, messages=[]))
 
     async def complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> Completion:
         """The next recorded assistant message (a final empty answer once they run out)."""
