@@ -21,7 +21,6 @@ OPEN, CLOSE = "<tool_call>", "</tool_call>"
 FUNCTION, FUNCTION_CLOSE = "<function=", "</function>"
 PARAMETER, PARAMETER_CLOSE = "<parameter=", "</parameter>"
 TAGS = (OPEN, CLOSE, FUNCTION, FUNCTION_CLOSE, PARAMETER, PARAMETER_CLOSE)
-_PARAMETER = re.compile(r"<parameter=(.*?)(</parameter>|(?=<parameter=)|(?=</function>)|$)", re.S)
 
 
 def extract(text: str, tools: Tools) -> Extracted:
@@ -85,15 +84,15 @@ def _read(block: str, *, closed: bool, tools: Tools) -> tuple[TextCall | None, s
         return None, f"a {FUNCTION}...> without a name: {head(block)}"
     props = properties(tools, name)
     arguments = {}
-    last_closed = True
-    for match in _PARAMETER.finditer(params):
-        key, gt, value = match.group(1).partition(">")
+    found = _parameters(params)
+    last_closed = found[-1][1] if found else True
+    for chunk, _ in found:
+        key, gt, value = chunk.partition(">")
         if not gt:
             return None, f"tool call {name!r}: a {PARAMETER} without '>' (output cut off?)"
         value = value[1:] if value.startswith("\n") else value
         value = value[:-1] if value.endswith("\n") else value
         arguments[key] = qwen_value(value, key, props)
-        last_closed = bool(match.group(2))
     if not closed:
         if not last_closed or not params.strip():
             return None, f"tool call {name!r} cut off before {FUNCTION_CLOSE} (output cut off?)"
@@ -101,6 +100,21 @@ def _read(block: str, *, closed: bool, tools: Tools) -> tuple[TextCall | None, s
     if not last_closed:
         return TextCall(name, arguments), f"tool call {name!r}: a parameter without {PARAMETER_CLOSE}"
     return TextCall(name, arguments), ""
+
+
+def _parameters(params: str) -> list[tuple[str, bool]]:
+    """(`KEY>VALUE` text, closed) of each `<parameter=`: a value ends at `</parameter>`, else at the next
+    `<parameter=` or the end (vLLM's pattern, found with plain string search)."""
+    found = []
+    at = params.find(PARAMETER)
+    while at != -1:
+        start = at + len(PARAMETER)
+        following = params.find(PARAMETER, start)
+        limit = following if following != -1 else len(params)
+        close = params.find(PARAMETER_CLOSE, start, limit)
+        found.append((params[start : close if close != -1 else limit], close != -1))
+        at = following
+    return found
 
 
 def render_calls(calls: list[TextCall], tools: Tools) -> str:

@@ -78,17 +78,23 @@ def extract(fmt: SectionFormat, text: str, tools: Tools) -> Extracted:
     section = text[start:] if end == -1 else text[start:end]
     if end == -1:
         out.problems.append(f"the tool-call section never ends ({fmt.ends[0]} missing: output cut off?)")
-    pos = 0
-    for match in fmt.call.finditer(section):
-        _leftover(section[pos : match.start()], out)
+    # One piece per call token, each matched from its start: a call's arguments never run into the next
+    # call (vLLM's negative lookahead), and no match rescans the rest of the section (linear time).
+    first, *pieces = section.split(fmt.call_open)
+    _leftover(first, out)
+    for piece in pieces:
+        block = fmt.call_open + piece
+        match = fmt.call.match(block)
+        if match is None:
+            _leftover(block, out)
+            continue
         name, arguments_text, call_id = fmt.read(match)
         arguments, problem = load_object(arguments_text)
         if arguments is None or not name:
             out.fail(match.group(0), f"tool call {name!r}: {problem or 'no name'}")
         else:
             out.add(TextCall(name, arguments, call_id), known)
-        pos = match.end()
-    _leftover(section[pos:], out)
+        _leftover(block[match.end() :], out)
     if end != -1:
         after = text[end + len(end_mark) :]
         if fmt.tail and after.rstrip().endswith(fmt.tail):
@@ -142,7 +148,7 @@ KIMI_K2 = SectionFormat(
     call_open="<|tool_call_begin|>",
     call=re.compile(
         r"<\|tool_call_begin\|>\s*(?P<id>[^<]+:\d+)\s*<\|tool_call_argument_begin\|>\s*"
-        r"(?P<args>(?:(?!<\|tool_call_begin\|>).)*?)\s*<\|tool_call_end\|>",
+        r"(?P<args>.*?)\s*<\|tool_call_end\|>",
         re.S,
     ),
     read=_kimi_read,
@@ -157,9 +163,7 @@ DEEPSEEK_V3 = SectionFormat(
         re.escape(DS_CALL_BEGIN)
         + r"(?P<type>[^<\n]*)"
         + re.escape(DS_SEP)
-        + r"(?P<name>[^\n<]*)\n```json\n(?P<args>(?:(?!"
-        + re.escape(DS_CALL_BEGIN)
-        + r").)*?)\n```"
+        + r"(?P<name>[^\n<]*)\n```json\n(?P<args>.*?)\n```"
         + re.escape(DS_CALL_END),
         re.S,
     ),
@@ -173,13 +177,7 @@ DEEPSEEK_V31 = SectionFormat(
     ends=(DS_CALLS_END,),
     call_open=DS_CALL_BEGIN,
     call=re.compile(
-        re.escape(DS_CALL_BEGIN)
-        + r"(?P<name>[^<]*?)"
-        + re.escape(DS_SEP)
-        + r"(?P<args>(?:(?!"
-        + re.escape(DS_CALL_BEGIN)
-        + r").)*?)"
-        + re.escape(DS_CALL_END),
+        re.escape(DS_CALL_BEGIN) + r"(?P<name>[^<]*?)" + re.escape(DS_SEP) + r"(?P<args>.*?)" + re.escape(DS_CALL_END),
         re.S,
     ),
     read=_deepseek_v3_read,
