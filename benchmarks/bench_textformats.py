@@ -7,8 +7,9 @@ three calls with string, number, boolean, list and object arguments (code with
 newlines and angle brackets among them), one turn in twenty cut off mid-call as a
 max_tokens stop would. The turns are written with `render` and read back with
 `parse`; the figure is the text's UTF-8 size over the parse's CPU time (process
-time, best of three: the machines here are shared, and wall time measured the neighbours). vLLM's own parser classes are timed beside ours when `vllm` imports
-(they need a tokenizer; this says so when it cannot build them).
+time, best of three: the machines here are shared, and wall time measured the
+neighbours). vLLM's parser classes are not timed: they need the model's tokenizer
+(special-token ids); the script says whether `vllm` imports at all.
 """
 
 from __future__ import annotations
