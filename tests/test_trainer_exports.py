@@ -152,6 +152,9 @@ def test_card_shows_no_local_paths_or_ports_and_lists_setting_sets(tmp_path: Pat
     manifest = {"policy": "model", "model": "m", "endpoint": ["http://localhost:18432/v1", "https://api.example.com:8443/v1"],
                 "tasks": ["../mytasks", "builtin", "/home/me/secret/tasks.yaml"], "out": "out"}  # fmt: skip
     (runs / "runs" / "mix" / "manifest.json").write_text(json.dumps(manifest))
+    history = [{**manifest, "temperature": 0.2, "written": "2026-11-30T10:00"},
+               {**manifest, "temperature": 1.0, "written": "2026-11-30T11:00"}]  # fmt: skip
+    (runs / "runs" / "mix" / "manifests.jsonl").write_text("".join(json.dumps(m) + "\n" for m in history))
     out = tmp_path / "dataset"
     publish([runs], out, NO_DEDUP, workers=1)
     card = (out / "README.md").read_text()
@@ -163,3 +166,4 @@ def test_card_shows_no_local_paths_or_ports_and_lists_setting_sets(tmp_path: Pat
     assert f"trajforge {__version__}" in card
     assert "- model `test-model`, temperature `0.2`: 1 episodes" in card
     assert "- model `test-model`, temperature `1.0`: 1 episodes" in card
+    assert "- `2026-11-30T10:00`: temperature `0.2`" in card and "- `2026-11-30T11:00`: temperature `1.0`" in card

@@ -33,7 +33,7 @@ import pyarrow as pa
 from trajforge.dataset.curation import dedup
 from trajforge.dataset.curation.filters import CurationSettings, Filter, episode_problem, turns_problem
 from trajforge.dataset.curation.scrub import scrub_episode
-from trajforge.dataset.curation.spill import SPILL_PREFIX, remove_stale
+from trajforge.dataset.curation.spill import remove_stale, spill_prefix
 from trajforge.dataset.curation.tokens import TokenCounter
 from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
 from trajforge.dataset.rows.layout import ConfigSource
@@ -210,7 +210,7 @@ def curate(
         TokenCounter(settings.tokenizer)  # fail before any work when it cannot load
     sources = episode_sources(paths)
     remove_stale(Path(spill_dir or tempfile.gettempdir()))
-    spill = tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=spill_dir)
+    spill = tempfile.TemporaryDirectory(prefix=spill_prefix(), dir=spill_dir)
     try:
         skip = superseded_in(source.files for source in sources)  # a rerun's record replaces the earlier one
         work = [(source.name, piece) for source in sources for file in source.files

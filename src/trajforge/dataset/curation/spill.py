@@ -8,14 +8,28 @@ import shutil
 from pathlib import Path
 
 SPILL_PREFIX = ".trajforge-curate-"
-"""A spill folder is `<SPILL_PREFIX><pid>-<random>` in the folder the output goes to (or the temporary folder)."""
+"""A spill folder is `<SPILL_PREFIX><pid>@<host>-<random>` in the folder the output goes to (or the temporary
+folder); staging folders are `<prefix><pid>`. The host keeps a run on another machine (or container) sharing
+the folder from being judged by process ids that are not its own."""
+
+
+def spill_prefix() -> str:
+    """The name prefix of this process's spill folders."""
+    return f"{SPILL_PREFIX}{os.getpid()}@{_host()}-"
+
+
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in os.uname().nodename)[:40] or "host"
 
 
 def owner(name: str, prefix: str = SPILL_PREFIX) -> int | None:
-    """The process id in a spill (or staging) folder's name, or None when the name holds none."""
+    """The process id in a spill (or staging) folder's name made on this host, or None."""
     if not name.startswith(prefix):
         return None
-    pid, _, _ = name[len(prefix) :].partition("-")
+    rest = name[len(prefix) :]
+    pid, at, host = rest.partition("@")
+    if at and not host.startswith(_host() + "-"):
+        return None  # another machine's
     return int(pid) if pid.isdigit() else None
 
 

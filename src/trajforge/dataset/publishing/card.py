@@ -164,12 +164,28 @@ def _generation(data: CardInput, names: list[str]) -> list[str]:
                 lines.append(
                     "- Paths in the traces are the host's: the local sandbox does not give the workspace a fixed path"
                 )
+        lines += _runs(manifest.get("history") or [] if manifest else [])
         report = data.reports.get(name)
         sets = setting_sets(report.sampling if report else {})
         if len(sets) > 1:  # a run resumed with other settings: each set, with the episodes it gave
             lines += ["", "Episodes per model and sampling settings (the run was resumed with other settings):", ""]
             lines += [f"- {text}: {count:,} episodes" for text, count in sets]
         lines.append("")
+    return lines
+
+
+def _runs(history: list[dict[str, Any]]) -> list[str]:
+    """One line per run of a config resumed with other settings: when it started and the settings that changed."""
+    changing = [key for key, _ in _MANIFEST_FIELDS
+                if key != "written" and len({repr(run.get(key)) for run in history}) > 1]  # fmt: skip
+    if len(history) < 2 or not changing:
+        return []
+    lines = ["", f"Runs (the generation was resumed {len(history) - 1} time(s) with other settings):", ""]
+    for run in history:
+        settings = ", ".join(
+            f"{key} {_value(_shown(key, run)) if run.get(key) is not None else '-'}" for key in changing
+        )
+        lines.append(f"- {_value(run.get('written', '?'))}: {settings}")
     return lines
 
 

@@ -89,7 +89,8 @@ def episode_sources(paths: Sequence[Path | str]) -> list[ConfigSource]:
 
 
 def run_manifests(paths: Sequence[Path | str]) -> dict[str, dict[str, Any]]:
-    """The `manifest.json` of each config of the run folders among `paths` (generation settings)."""
+    """The `manifest.json` of each config of the run folders among `paths` (generation settings), with every
+    run's settings (`manifests.jsonl`) under `history`."""
     manifests: dict[str, dict[str, Any]] = {}
     for raw in paths:
         for file in sorted(Path(raw).glob("runs/*/manifest.json")):
@@ -98,8 +99,26 @@ def run_manifests(paths: Sequence[Path | str]) -> dict[str, dict[str, Any]]:
             except (OSError, orjson.JSONDecodeError):
                 continue
             if isinstance(data, dict):
+                data["history"] = _history(file.with_name("manifests.jsonl"))
                 manifests.setdefault(file.parent.name, data)
     return manifests
+
+
+def _history(file: Path) -> list[dict[str, Any]]:
+    """Every run's settings from `manifests.jsonl` (oldest first; generate appends one per run)."""
+    try:
+        lines = file.read_bytes().splitlines()
+    except OSError:
+        return []
+    runs = []
+    for line in lines:
+        try:
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            runs.append(data)
+    return runs
 
 
 def pieces(file: Path, piece_bytes: int = PIECE_BYTES, skip: frozenset[int] = frozenset()) -> list[Piece]:
