@@ -17,6 +17,7 @@ import pytest
 
 from trajforge.dataset import CurationSettings, compute_stats, curate, discover, export, publish, validate
 from trajforge.dataset.curation import dedup
+from trajforge.dataset.curation.filters import OPTIONS, Filter, settings_from_options
 from trajforge.dataset.curation.spill import SPILL_PREFIX
 from trajforge.dataset.targets import Kind, OutputError
 from trajforge.policy.replies import MalformedReply, parse_reply
@@ -301,3 +302,21 @@ def test_minhash_of_a_huge_text_is_computed_in_windows_with_the_same_signature(
     monkeypatch.setattr(dedup, "WINDOW_BYTES", 4096)
     assert (dedup.signature(text) == whole).all()
     assert (dedup.signature("short") == dedup.signature("short")).all()
+
+
+def test_the_filter_table_drives_the_options_the_report_and_the_card(tmp_path: Path) -> None:
+    """One table of filters: every option of it is on the command line, every filter in the report and the card."""
+    helped = run("publish", "--help")
+    for option in OPTIONS:
+        assert f"--{option.name.replace('_', '-')}" in helped.stdout
+    out = tmp_path / "dataset"
+    publish([write_run(tmp_path / "run", [varied(1)])], out, workers=1)
+    card = (out / "README.md").read_text()
+    described = CurationSettings().described()
+    for name in Filter:
+        assert f"| {name} ({described[name]}) |" in card
+    assert settings_from_options({"max_repeats": 0, "near_dup": 0, "max_error_rate": 1.0}) == CurationSettings(
+        max_repeats=None, near_dup_threshold=None, max_error_rate=None
+    )
+    with pytest.raises(ValueError, match="--max-tokens needs --tokenizer"):
+        settings_from_options({"max_tokens": 10})
