@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 
@@ -282,3 +283,22 @@ def test_the_home_helper_command_reads_the_home_as_a_check_does() -> None:
         assert helper("skill", "ghost").returncode == 1
         assert helper("memory", "--target", "team").returncode == 2
         assert helper("bogus").returncode == 2
+
+
+def test_delegate_task_arguments() -> None:
+    from trajforge.tools import ToolError
+    from trajforge.tools.agent.delegate import ChildTask, child_tasks
+
+    assert child_tasks(" Count ", " in logs ", None) == [ChildTask("Count", "in logs")]
+    assert child_tasks("", "", [{"goal": "a"}, {"goal": "b", "context": "c"}]) == [ChildTask("a"), ChildTask("b", "c")]
+    for goal, tasks, message in [
+        ("", None, "give a goal"),
+        ("", [{"context": "x"}], "tasks[0] needs a goal"),
+        ("", [{"goal": "a", "priority": 1}], "unknown field(s) priority"),
+        ("", ["just a string"], "tasks[0] needs a goal"),
+        ("", [{"goal": str(n)} for n in range(4)], "at most 3"),
+    ]:
+        with pytest.raises(ToolError, match=re.escape(message)):
+            child_tasks(goal, "", tasks)  # type: ignore[arg-type]
+    with kit(("delegation",)) as k:  # no child runner in this episode: a clear error result
+        assert "not available" in k.error("delegate_task", goal="x")["error"]
