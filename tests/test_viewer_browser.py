@@ -104,6 +104,7 @@ def test_j_and_k_step_through_the_current_list(server: ViewerServer, tab: Page, 
         tab.keyboard.press("k")
     assert tab.url == first
     shoot(tab, tmp_path, "stepped")
+    tab.bring_to_front()  # the clipboard wants a focused page
     tab.click("#copy-json")
     tab.wait_for_function("document.getElementById('copy-status').textContent.startsWith('copied')")
     row = json.loads(tab.evaluate("navigator.clipboard.readText()"))

@@ -62,15 +62,16 @@ async function copyRow(button) {
   try {
     const response = await fetch(button.dataset.src, { credentials: "same-origin" });
     const text = await response.text();
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-    } else {
+    try {
+      await navigator.clipboard.writeText(text);  // needs a secure context (127.0.0.1 is one) and focus
+    } catch (refused) {
       const area = document.createElement("textarea");
       area.value = text;
       document.body.appendChild(area);
       area.select();
-      document.execCommand("copy");
+      const copied = document.execCommand("copy");
       area.remove();
+      if (!copied) throw refused;
     }
     status.textContent = `copied ${text.length.toLocaleString()} characters`;
   } catch (error) {
