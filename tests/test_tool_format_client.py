@@ -195,3 +195,20 @@ def test_bad_tool_format_options_are_one_line_each(tmp_path: Path) -> None:
                  "--api", "completions", "--tool-format", "kimi_k2")  # fmt: skip
     assert result.returncode == 2 and "needs --chat-template PATH" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_api_completions_failures_end_the_episode_with_one_line(tmp_path: Path) -> None:
+    """A template that refuses the conversation, and a chat-shaped reply on /v1/completions: model_error, no crash."""
+    refusing = tmp_path / "refusing.jinja"
+    refusing.write_text(
+        "{% for m in messages %}{% if m.role == 'tool' %}{{ raise_exception('no tool role here') }}{% endif %}"
+        "{{ m.content }}{% endfor %}"
+    )
+    script = [_completion('<tool_call>\n{"name": "terminal", "arguments": {"command": "true"}}\n</tool_call>')]
+    got, server = _episode(script, api="completions", tool_format="hermes", chat_template=_load(refusing))
+    assert got.finish == "model_error" and "no tool role here" in (got.error or "") and len(server.requests) == 1
+    plain = tmp_path / "plain.jinja"
+    plain.write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
+    chat_shaped = [reply(content="a chat reply")]
+    got, _ = _episode(chat_shaped, api="completions", tool_format="hermes", chat_template=_load(plain))
+    assert got.finish == "model_error" and "malformed reply" in (got.error or "") and "text" in (got.error or "")
