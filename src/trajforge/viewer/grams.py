@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 BITS = 1 << 16
 ROW_BYTES = BITS // 8
-_BLOCK_BUCKETS = 4096  # buckets transposed at once when the file is written
+_BLOCK_BUCKETS = 2048  # buckets transposed at once when the file is written (N x this many bools in memory)
 
 
 def rows_grams(text: bytes | bytearray, lengths: list[int]) -> npt.NDArray[np.uint8]:
@@ -43,7 +43,7 @@ def _hashes(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
 
 
 def write_grams(rows: npt.NDArray[np.uint8], path: Path) -> None:
-    """Store the row-major bucket sets `rows` (N x ROW_BYTES) bucket-major in `path`."""
+    """Store the row-major bucket sets `rows` (N x ROW_BYTES, a memory map will do) bucket-major in `path`."""
     count = len(rows)
     width = (count + 7) // 8
     with path.open("wb") as handle:
@@ -53,6 +53,14 @@ def write_grams(rows: npt.NDArray[np.uint8], path: Path) -> None:
             columns = rows[:, first // 8 : (first + _BLOCK_BUCKETS) // 8]
             bits = np.unpackbits(columns, axis=1, count=_BLOCK_BUCKETS)  # N x buckets
             handle.write(np.packbits(bits.T, axis=1).reshape(-1, width).tobytes())
+
+
+def transpose_grams(rows_file: Path, count: int, path: Path) -> None:
+    """`write_grams` of the `count` row-major bucket sets in `rows_file` (read as a memory map), which is removed."""
+    rows = np.memmap(rows_file, dtype=np.uint8, mode="r", shape=(count, ROW_BYTES)) if count else None
+    write_grams(rows if rows is not None else np.zeros((0, ROW_BYTES), np.uint8), path)
+    del rows
+    rows_file.unlink()
 
 
 def candidates(path: Path, count: int, term: bytes) -> npt.NDArray[np.bool_] | None:

@@ -36,7 +36,7 @@ from trajforge.dataset.rows.episodes import Piece, pieces
 from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.trace.turns import json_bytes, loads
 from trajforge.viewer.build import SUMMARY_FIELDS, PieceIndex, map_pieces
-from trajforge.viewer.grams import ROW_BYTES, write_grams
+from trajforge.viewer.grams import transpose_grams
 from trajforge.viewer.sources import Source
 
 VERSION = 4  # bump when the index's columns or their meaning change
@@ -249,8 +249,12 @@ def _index_rows(
         workers = 1  # starting processes costs more than a small dataset's whole index
     columns: dict[str, list[Any]] = {"config": [], "file": [], "text_start": [], "packed_start": []}
     at = packed_at = 0
-    grams: list[npt.NDArray[np.uint8]] = []
-    with (work / "text.bin").open("wb") as handle, (work / "rows.bin").open("wb") as packed:
+    row_grams = work / "grams-rows.bin"  # row-major while rows come in; bucket-major at the end
+    with (
+        (work / "text.bin").open("wb") as handle,
+        (work / "rows.bin").open("wb") as packed,
+        row_grams.open("wb") as grams,
+    ):
         parts = map_pieces((p for _, _, p in jobs), workers)
         for done, ((config, file_number, _), part) in enumerate(zip(jobs, parts, strict=True)):
             rows = len(part.line)
@@ -267,10 +271,10 @@ def _index_rows(
             packed.write(part.packed)
             packed_at += len(part.packed)
             if part.grams is not None:
-                grams.append(part.grams)
+                grams.write(part.grams.tobytes())
             if progress:
                 progress(done + 1, len(jobs))
-    write_grams(np.concatenate(grams) if grams else np.zeros((0, ROW_BYTES), np.uint8), work / "grams.bin")
+    transpose_grams(row_grams, len(columns["config"]), work / "grams.bin")
     return _table(columns)
 
 
