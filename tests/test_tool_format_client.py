@@ -77,6 +77,7 @@ def test_kimi_calls_in_content_give_the_same_episode_as_tool_calls() -> None:
     assert {c.source for c in calls} == {"content:kimi_k2"}
     assert {c.source for m in expected.messages for c in m.tool_calls} == {None}
     # What went back to the server is the parsed turn, as if the server had parsed it.
+    assert server.requests[0]["skip_special_tokens"] is False  # Kimi's section tokens are special tokens
     sent = server.requests[1]["messages"][2]
     assert sent["content"] == "Writing the script." and sent["tool_calls"][0]["function"]["name"] == "write_file"
 

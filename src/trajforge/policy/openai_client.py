@@ -191,6 +191,8 @@ class OpenAIPolicy:
         for name in ("temperature", "top_p", "max_tokens"):
             if getattr(config, name) is not None:
                 request[name] = getattr(config, name)
+        if config.tool_format is not None:  # keep the format's special tokens in `content` for us to read
+            request["skip_special_tokens"] = False
         request.update(config.extra_body)  # as the SDK does with extra_body: merged into the JSON body
         return request
 
