@@ -302,3 +302,13 @@ def test_delegate_task_arguments() -> None:
             child_tasks(goal, "", tasks)  # type: ignore[arg-type]
     with kit(("delegation",)) as k:  # no child runner in this episode: a clear error result
         assert "not available" in k.error("delegate_task", goal="x")["error"]
+
+
+def test_home_files_damaged_by_hand_are_error_results() -> None:
+    with kit() as k:
+        (k.home.root / "cron").mkdir(parents=True)
+        (k.home.root / "todo.json").write_text("{garbage")
+        (k.home.root / "cron" / "jobs.json").write_text('{"jobs": [{"id": 1}]}')
+        assert "todo.json is damaged" in k.error("todo")["error"]
+        assert "jobs.json is damaged" in k.error("cronjob", action="list")["error"]
+        k.call("todo", todos=[{"id": "1", "content": "fresh"}])  # writing the list again repairs it

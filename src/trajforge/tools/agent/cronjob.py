@@ -27,7 +27,17 @@ MAX_JOBS = 100
 async def read_jobs(home: AgentHome) -> list[dict[str, Any]]:
     """The stored jobs."""
     text = await home.read_text(layout.JOBS_FILE)
-    return list(json.loads(text).get("jobs", [])) if text else []
+    if not text:
+        return []
+    try:
+        jobs = list(json.loads(text)["jobs"])
+        for job in jobs:
+            job["id"], job["schedule"], job["history"], job["state"]  # noqa: B018 (the fields every action uses)
+        return jobs
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ToolError(
+            f"~/.agent/{layout.JOBS_FILE} is damaged ({type(exc).__name__}); remove it to start over"
+        ) from None
 
 
 async def write_jobs(home: AgentHome, jobs: list[dict[str, Any]]) -> None:

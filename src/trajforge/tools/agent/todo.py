@@ -20,7 +20,12 @@ async def read_list(home: AgentHome) -> list[dict[str, str]]:
     text = await home.read_text(home.todo_file)
     if not text:
         return []
-    return [dict(item) for item in json.loads(text).get("todos", [])]
+    try:
+        items = json.loads(text)["todos"]
+        return [{key: str(item[key]) for key in ("id", "content", "status")} for item in items]
+    except (ValueError, KeyError, TypeError) as exc:
+        # Only a hand edit (the terminal) can leave it so; the tool says so instead of guessing.
+        raise ToolError(f"~/.agent/{home.todo_file} is damaged ({type(exc).__name__}); write the list again") from None
 
 
 async def write_list(home: AgentHome, items: list[dict[str, str]]) -> None:
