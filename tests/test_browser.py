@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Error as PlaywrightError
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from trajforge.policy import ModelConfig, OpenAIPolicy
 from trajforge.runner import run_task_episode
@@ -334,3 +337,23 @@ def test_a_missing_chromium_is_a_result_not_a_crash(loop: asyncio.Runner, engine
     result = loop.run(main())
     assert result == {"success": False, "error": "Chromium is not installed at /nonexistent/chromium "
                       "(Debian package chromium)", "url": "", "title": ""}  # fmt: skip
+
+
+def test_a_page_that_never_loads_is_a_timeout_result(
+    loop: asyncio.Runner, engine: BrowserEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("trajforge.tools.browser.session.NAVIGATION_TIMEOUT_MS", 1000)
+    monkeypatch.setattr("trajforge.tools.browser.tools.NAVIGATION_TIMEOUT_MS", 1000)
+
+    async def slow(request: Any) -> Any:
+        await asyncio.sleep(5)
+        return HTMLResponse("<title>late</title>")
+
+    stalled = Starlette(routes=[Route("/", slow)])
+
+    async def main() -> dict[str, Any]:
+        async with browsing(engine=engine, extra={"slow.test": stalled}) as b:  # type: ignore[dict-item]
+            return await b.call("browser_navigate", url="http://slow.test/")
+
+    result = loop.run(main())
+    assert result["success"] is False and result["error"] == "navigation to http://slow.test/ did not finish within 1 s"
