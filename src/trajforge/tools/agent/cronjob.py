@@ -31,13 +31,13 @@ async def read_jobs(home: AgentHome) -> list[dict[str, Any]]:
         return []
     try:
         jobs = list(json.loads(text)["jobs"])
-        for job in jobs:
-            job["id"], job["schedule"], job["history"], job["state"]  # noqa: B018 (the fields every action uses)
+        missing = [key for job in jobs for key in ("id", "schedule", "history", "state") if key not in job]
+        if missing:
+            raise KeyError(missing[0])
         return jobs
     except (ValueError, KeyError, TypeError) as exc:
-        raise ToolError(
-            f"~/.agent/{layout.JOBS_FILE} is damaged ({type(exc).__name__}); remove it to start over"
-        ) from None
+        what = type(exc).__name__
+        raise ToolError(f"~/.agent/{layout.JOBS_FILE} is damaged ({what}); remove it to start over") from None
 
 
 async def write_jobs(home: AgentHome, jobs: list[dict[str, Any]]) -> None:

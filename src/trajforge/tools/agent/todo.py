@@ -101,9 +101,12 @@ async def todo(ctx: ToolContext, todos: list[dict[str, Any]] | None = None, merg
         merge: Update items by id and append new ones, instead of replacing the list.
     """
     home = ctx.service(AgentHome)
-    items = await read_list(home)
+    if todos is not None and not merge:
+        items = _replaced(todos)  # the old list is not read: writing a new one also repairs a damaged file
+    else:
+        items = await read_list(home)
     if todos is not None:
-        items = _merged(items, todos) if merge else _replaced(todos)
+        items = _merged(items, todos) if merge else items
         if len(items) > MAX_ITEMS:
             raise ToolError(f"the list would hold {len(items)} items; at most {MAX_ITEMS}")
         await write_list(home, items)
