@@ -60,4 +60,8 @@ def exports(variables: dict[str, str], private: str) -> str:
     lines = [f"export {name}={shlex.quote(value)}" for name, value in variables.items()]
     lib, bin_ = shlex.quote(f"{private}/lib"), shlex.quote(f"{private}/bin")
     lines.append(f'export PYTHONPATH={lib}"${{PYTHONPATH:+:$PYTHONPATH}}" PATH={bin_}:"$PATH"')
+    # A temporary folder of the check's own: under the local backend /tmp is shared between sandboxes
+    # (pytest's /tmp/pytest-of-<user> then belongs to another sandbox's uid).
+    tmp = shlex.quote(f"{private}/tmp")
+    lines.append(f"mkdir -p {tmp} && export TMPDIR={tmp}")
     return "\n".join(lines) + "\n"
