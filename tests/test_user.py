@@ -88,6 +88,7 @@ def test_a_simulated_user_through_the_scripted_server(tmp_path: Path) -> None:
     humans = [m.content for m in episode.messages if m.role == "user"]
     assert humans == ["Do it.", "And in kilometres?"]  # then the simulator said [DONE]
     simulator_calls = [r for r in server.requests if "playing a human user" in r["messages"][0]["content"]]
+    assert "USER (you): Do it." in simulator_calls[0]["messages"][-1]["content"]  # the question comes with its context
     assert len(simulator_calls) == 3 and all(not r.get("tools") for r in simulator_calls)
     assert "Persona: A runner" in simulator_calls[0]["messages"][0]["content"]
 

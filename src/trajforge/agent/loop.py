@@ -89,6 +89,8 @@ async def run_episode(
         model=model or ModelInfo(),
     )
     agent = _Agent(episode, policy, toolbox, user, context)
+    if user is not None:
+        user.watch(episode.messages)
     try:
         async with asyncio.timeout(limits.wall_seconds):
             await agent.run(limits.max_turns)

@@ -27,6 +27,10 @@ class EpisodeUser(Protocol):
         """The next human turn after the agent's final answer, or None to end the conversation."""
         ...
 
+    def watch(self, messages: list[Message]) -> None:
+        """The episode's conversation (the live list), for a user who answers with it in mind."""
+        ...
+
 
 class ScriptedUser:
     """Replies and follow-ups written in the task: replies in order, or chosen by a word of the question."""
@@ -37,6 +41,9 @@ class ScriptedUser:
         self._follow_ups = list(follow_ups)
         self._next_follow_up = 0
         self.asked: list[str] = []
+
+    def watch(self, messages: list[Message]) -> None:
+        """A scripted user answers the same whatever was said."""
 
     async def answer(self, question: str, choices: list[str]) -> str | None:
         """The next scripted reply (a list), or the reply whose key word the question holds (a mapping)."""
@@ -75,6 +82,11 @@ class SimulatedUser:
         self.system = _SIMULATOR.format(persona=persona, goal=goal)
         self.max_turns = max_turns
         self.turns = 0
+        self._conversation: list[Message] = []
+
+    def watch(self, messages: list[Message]) -> None:
+        """Keep the live conversation, so answers to clarify know what the user asked for."""
+        self._conversation = messages
 
     async def _say(self, instruction: str) -> str:
         messages = [Message(role="system", content=self.system), Message(role="user", content=instruction)]
@@ -84,7 +96,9 @@ class SimulatedUser:
     async def answer(self, question: str, choices: list[str]) -> str | None:
         """The simulated user's answer to the agent's question."""
         offered = f"\nOptions offered: {'; '.join(choices)}" if choices else ""
-        text = await self._say(f"The assistant asks you: {question}{offered}\nAnswer it as the user.")
+        so_far = _transcript(self._conversation)
+        context = f"The conversation so far:\n\n{so_far}\n\n" if so_far else ""
+        text = await self._say(f"{context}The assistant asks you: {question}{offered}\nAnswer it as the user.")
         return text or None
 
     async def follow_up(self, messages: list[Message]) -> str | None:

@@ -45,7 +45,11 @@ async def clarify(ctx: ToolContext, question: str, choices: list[str] | None = N
     result: dict[str, Any] = {"question": question, "choices_offered": offered or None}
     if answer is None:
         result["user_response"] = None
-        result["error"] = "No user is available to answer; decide yourself and say what you assumed."
+        result["error"] = (
+            "No user is available to answer; decide yourself and say what you assumed."
+            if user is None
+            else "The user did not answer; use your best judgement, proceed, and say what you assumed."
+        )
     else:
         result["user_response"] = answer
     return dumps(result)
