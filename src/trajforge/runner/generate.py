@@ -11,7 +11,6 @@ recorded and run again by the next run over the folder.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from collections import Counter
@@ -164,7 +163,7 @@ async def generate(
     users = user_policy(settings.model, settings.user_endpoint, settings.user_model)
     stop = stop or asyncio.Event()
     workers = max(1, min(settings.concurrency, summary.todo))
-    browsers = BrowserPool(min(workers, os.cpu_count() or 1))  # nothing starts until a browser tool is called
+    browsers = BrowserPool(workers)  # one browser per worker, started by its first browser call
     run = _Run(settings, factory, shared, ledger, summary, stop, on_episode, users)
     try:
         async with asyncio.TaskGroup() as group:

@@ -109,9 +109,9 @@ class BrowserEngine:
 
 
 class BrowserPool:
-    """The browsers of a run: `size` engines, each started on first use. Worker `k` always uses engine
-    `k % size`, so a run with many workers per core starts one Chromium per core, not per worker (each
-    episode still gets a context of its own)."""
+    """The browsers of a run: `size` engines, each started on first use; worker `k` always uses engine
+    `k % size`. The runner gives each worker its own (measured: 16 workers sharing 2 Chromiums timed out
+    actions on a loaded 2-core machine where 16 Chromiums did not); each episode gets a context of its own."""
 
     def __init__(self, size: int) -> None:
         self.engines = [BrowserEngine() for _ in range(max(1, size))]

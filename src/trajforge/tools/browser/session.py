@@ -18,12 +18,12 @@ from trajforge.tools.browser.siteserver import SESSION_HEADER, ASGIApp
 from trajforge.tools.browser.snapshot import Snapshot, clean, compact, ref_of, renumber, shown
 from trajforge.tools.browser.vision import VisionConfig
 
-ACTION_TIMEOUT_MS = 5000
+ACTION_TIMEOUT_MS = 10000
 NAVIGATION_TIMEOUT_MS = 15000
 CONSOLE_KEEP = 200
 """Console messages and page errors kept (the newest); older ones are dropped and counted."""
 VIEWPORT = {"width": 1280, "height": 800}
-NAVIGATION_GRACE = 0.15
+NAVIGATION_GRACE = 0.1
 """Seconds a click or key press is given to start a navigation before its result is reported."""
 
 
@@ -203,6 +203,8 @@ class BrowserSession:
     async def snapshot(self, full: bool) -> Snapshot:
         """The page's accessibility tree (compact unless `full`), its refs now the valid ones."""
         page = await self.page()
+        if self._navigating:  # a late navigation of an earlier click: snapshot the page it leads to
+            await self._arrive(self._generation)
         raw = clean(await page.aria_snapshot(mode="ai", timeout=ACTION_TIMEOUT_MS))
         if self._refs_generation != self._generation:
             self._refs, self._refs_generation = {}, self._generation
@@ -231,12 +233,17 @@ class BrowserSession:
         """After a click or a key press: when it started a navigation (a link, a form's submit, which
         begins just after the action returns), wait until the new page's DOM is there. `before` is
         `generation` before the action. Never fails: a slow page is left as it is."""
-        page = await self.page()
         waited = 0.0
         while waited < NAVIGATION_GRACE and not self._navigating and self._generation == before:
             await asyncio.sleep(0.01)
             waited += 0.01
-        # The old document counts as loaded until the new one commits: wait for the commit first.
+        await self._arrive(before)
+
+    async def _arrive(self, before: int) -> None:
+        """Wait for a requested navigation to commit (the old document counts as loaded until then),
+        then for the new document's DOM."""
+        page = await self.page()
+        waited = 0.0
         while self._navigating and self._generation == before and waited < NAVIGATION_TIMEOUT_MS / 1000:
             await asyncio.sleep(0.01)
             waited += 0.01

@@ -173,14 +173,14 @@ async def browser_type(ctx: ToolContext, ref: str, text: str) -> str:
 
 
 async def _select(element: Any, text: str) -> None:
-    try:
-        await element.select_option(label=text, timeout=1000)
-    except Error:
-        try:
-            await element.select_option(value=text, timeout=1000)
-        except Error as exc:
-            options = await element.evaluate("e => [...e.options].map(o => o.label)")
-            raise BrowserProblem(f"no option {text!r}; the options are: {', '.join(options)}") from exc
+    """Pick the option whose label, else whose value, is `text`."""
+    options: list[list[str]] = await element.evaluate("e => [...e.options].map(o => [o.label, o.value])")
+    chosen = next((v for label, v in options if label == text), None)
+    chosen = chosen if chosen is not None else next((v for _, v in options if v == text), None)
+    if chosen is None:
+        labels = ", ".join(label for label, _ in options)
+        raise BrowserProblem(f"no option {text!r}; the options are: {labels}")
+    await element.select_option(value=chosen)
 
 
 @tool("browser", order=CallOrder.BARRIER)
