@@ -189,3 +189,34 @@ def test_a_prompt_job_runs_as_a_child_episode(tmp_path: Path) -> None:
     ran = results(episode)[-1]
     assert ran["run"]["output"] == "hello from the job" and ran["job"]["history"][0]["status"] == "ok"
     assert ran["job"]["next_run_at"] == "2026-03-03T09:00:00Z"
+
+
+def test_a_shared_home_carries_a_series_of_sessions_in_order(tmp_path: Path) -> None:
+    """Two tasks of one series, run by two workers: the second starts from the home the first left."""
+    from .test_cli import run as cli
+
+    base = {"category": "Agent Tools", "subcategory": "session_recall", "toolsets": ["memory", "sessions"]}
+    first = {**base, "id": "series-1", "prompt": "Remember that the project codename is falcon.",
+             "home": {"shared": "notes", "clock": "2026-03-02T09:00:00Z", "user": ["Name: Ana"]},
+             "oracle": {"steps": [{"tool": "memory", "args": {"action": "add", "content": "Codename: falcon"}}],
+                        "answer": "Saved: the codename is falcon."}}  # fmt: skip
+    second = {**base, "id": "series-2", "prompt": "What is the project codename? Check our last session too.",
+              "home": {"shared": "notes", "clock": "2026-03-03T09:00:00Z"},
+              "check": "trajforge-home memory | grep -q falcon && trajforge-home sessions | grep -q codename",
+              "oracle": {"steps": [{"tool": "session_search", "args": {"query": "codename"}}],
+                         "answer": "The codename is falcon."}}  # fmt: skip
+    (tmp_path / "tasks.yaml").write_text(yaml.safe_dump({"tasks": [first, second]}), encoding="utf-8")
+    done = cli("generate", "--policy", "oracle", "--tasks", tmp_path / "tasks.yaml", "--out", tmp_path / "out",
+               "--sandbox", "local", "--concurrency", "2")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = {}
+    for file in (tmp_path / "out" / "runs").glob("*/episodes-*.jsonl"):
+        for line in file.read_text().splitlines():
+            record = json.loads(line)
+            records[record["task"]["id"]] = record
+    assert records["series-2"]["outcome"] == "passed", records["series-2"]["check_output"]
+    system = records["series-2"]["messages"][0]["content"]
+    assert "Codename: falcon" in system and "Name: Ana" in system  # the frozen memory of the series so far
+    found = json.loads(records["series-2"]["messages"][3]["content"])
+    assert found["count"] == 1 and found["results"][0]["session"]["id"] == records["series-1"]["id"]
+    assert (tmp_path / "out" / "homes" / "notes" / "memories" / "MEMORY.md").is_file()

@@ -8,8 +8,12 @@ session of the home and records the episode's clock and its children's records.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from trajforge.agent.delegation import EpisodeChildren
@@ -40,6 +44,8 @@ class AgentState:
     home: AgentHome
     user: EpisodeUser | None
     children: EpisodeChildren
+    keep_in: Path | None = None
+    """Where a shared home (a multi-session series) is saved after the episode."""
 
     async def finish(self, episode: Episode) -> None:
         """Store the episode as a session of the home; record the clock and the children's records."""
@@ -54,6 +60,9 @@ class AgentState:
         if self.children.records:
             episode.run["children"] = dict(self.children.records)
         self.home.close()
+        if self.keep_in is not None:
+            await asyncio.to_thread(save_shared_home, self.home.root, self.keep_in)
+            episode.run["shared_home"] = self.keep_in.name
 
 
 def episode_clock(spec: AgentHomeSpec | None) -> dt.datetime:
@@ -128,14 +137,19 @@ async def prepare_agent(
     user_policy: Policy | None = None,
     model: ModelInfo | None = None,
     clock: dt.datetime | None = None,
+    homes: Path | None = None,
 ) -> AgentState:
     """Lay out the home and give `context` the services the agent tools use; see the module's docstring.
 
     `user_policy` plays a simulated user (default: the episode's own policy); `clock` replaces the
-    episode's clock (a replay uses the recorded one).
+    episode's clock (a replay uses the recorded one); `homes` is where shared homes (`home.shared`)
+    are kept between the sessions of a series.
     """
     home = AgentHome(sandbox, clock or episode_clock(spec.home))
-    if spec.home is not None:
+    keep_in = homes / spec.home.shared if homes is not None and spec.home and spec.home.shared else None
+    if keep_in is not None and keep_in.is_dir():
+        await asyncio.to_thread(load_shared_home, keep_in, home)  # a later session of the series
+    elif spec.home is not None:
         await preload(home, spec.home, spec.id)
     user = make_user(spec.user, user_policy or policy)
     children = EpisodeChildren(task, policy, sandbox, context, toolsets, limits, model)
@@ -147,4 +161,30 @@ async def prepare_agent(
         frozen = await snapshot(home)
         if frozen:
             context.prompt_notes.append(frozen)
-    return AgentState(home, user, children)
+    return AgentState(home, user, children, keep_in)
+
+
+def load_shared_home(saved: Path, home: AgentHome) -> None:
+    """Lay a series' saved home out as this episode's home, owned by the sandbox's user."""
+    shutil.copytree(saved, home.root, dirs_exist_ok=True, symlinks=True)
+    home.sandbox.adopt(home.root)
+    for folder, dirs, files in os.walk(home.root):
+        for name in dirs + files:
+            home.sandbox.adopt(Path(folder) / name)
+
+
+def save_shared_home(root: Path, saved: Path) -> None:
+    """Keep the episode's home for the series' next session: copied whole, then renamed over the old copy."""
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    fresh = saved.with_name(f".{saved.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    if root.is_dir():
+        shutil.copytree(root, fresh, symlinks=True)
+    else:
+        fresh.mkdir()
+    old = saved.with_name(f".{saved.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if saved.exists():
+        saved.rename(old)
+    fresh.rename(saved)
+    shutil.rmtree(old, ignore_errors=True)

@@ -11,6 +11,7 @@ recorded and run again by the next run over the folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -22,10 +23,10 @@ from trajforge.agent.environment import EnvironmentSetupError
 from trajforge.agent.loop import describe_exception
 from trajforge.policy import ModelConfig, OpenAIPolicy, Policy
 from trajforge.runner.browsing import vision_config
-from trajforge.runner.users import user_policy
 from trajforge.runner.ledger import Ledger, episode_id
 from trajforge.runner.settings import GenerateSettings
-from trajforge.runner.task_episode import oracle_policy, run_task_episode, runnable
+from trajforge.runner.task_episode import TaskEpisode, oracle_policy, run_task_episode, runnable
+from trajforge.runner.users import user_policy
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask
 from trajforge.tools.browser import BrowserEngine, BrowserPool
@@ -192,6 +193,8 @@ class _Run:
     on_episode: Callable[[EpisodeEvent], None]
     users: OpenAIPolicy | None = None
     """The model playing simulated users, when --user-endpoint/--user-model name one of its own."""
+    series: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """One lock per shared home (`home.shared`): the sessions of a series run one after another."""
 
     async def worker(self, items: Iterator[_Item], engine: BrowserEngine | None = None) -> None:
         """Take items until none is left or the run stops; browser tasks use `engine`."""
@@ -205,19 +208,27 @@ class _Run:
                 return
             await self.one(item, engine)
 
+    async def _episode(self, item: _Item, policy: Policy, engine: BrowserEngine | None) -> TaskEpisode:
+        """Run the item's episode; the sessions of a series (`home.shared`) one after another, in order."""
+        home = item.task.spec.home
+        # Asked for before the first await, as items leave the iterator in order: a series keeps its order.
+        series = self.series.setdefault(home.shared, asyncio.Lock()) if home and home.shared else None
+        async with series or contextlib.nullcontext():
+            return await run_task_episode(
+                item.task, self.factory, policy, config=self.settings.config, model=model_info(self.settings.model),
+                secrets=(self.settings.model.api_key,) if self.settings.model else (), episode_id=item.id,
+                overrides=self.settings.episode, repeat=item.repeat, browser=engine,
+                vision=vision_config(self.settings.model, self.settings.vision_endpoint, self.settings.vision_model),
+                user_policy=self.users, homes=self.settings.out / "homes",
+            )  # fmt: skip
+
     async def one(self, item: _Item, engine: BrowserEngine | None = None) -> None:
         spec, summary = item.task.spec, self.summary
         policy: Policy = self.shared or oracle_policy(spec)
         started = time.monotonic()
         summary.in_flight += 1
         try:
-            ran = await run_task_episode(
-                item.task, self.factory, policy, config=self.settings.config, model=model_info(self.settings.model),
-                secrets=(self.settings.model.api_key,) if self.settings.model else (), episode_id=item.id,
-                overrides=self.settings.episode, repeat=item.repeat, browser=engine,
-                vision=vision_config(self.settings.model, self.settings.vision_endpoint, self.settings.vision_model),
-                user_policy=self.users,
-            )  # fmt: skip
+            ran = await self._episode(item, policy, engine)
             episode = ran.episode
         except EnvironmentSetupError as exc:
             summary.setup_failed.append(str(exc).splitlines()[0])

@@ -6,6 +6,7 @@ import functools
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.agent_state import prepare_agent
@@ -105,6 +106,7 @@ async def run_task_episode(
     browser: BrowserEngine | None = None,
     vision: VisionConfig | None = None,
     user_policy: Policy | None = None,
+    homes: Path | None = None,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
@@ -130,7 +132,7 @@ async def run_task_episode(
                 wall_seconds=overrides.wall_seconds or spec.limits.wall_seconds,
             )
             agent = await prepare_agent(
-                spec, ref, box, context, policy, toolsets, limits, model=model, user_policy=user_policy
+                spec, ref, box, context, policy, toolsets, limits, model=model, user_policy=user_policy, homes=homes
             )
             window = context_window(overrides, model)
             episode = await run_episode(

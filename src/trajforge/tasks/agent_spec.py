@@ -124,6 +124,10 @@ class AgentHomeSpec(_Strict):
 
     clock: str | None = None
     """The episode's clock (ISO); default: the real time when the episode starts. Recorded either way."""
+    shared: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    """A multi-session series: tasks naming the same shared home run one after another (in the order
+    given) and each starts from the home the one before left, kept in the run folder's `homes/NAME/`.
+    The first of the series lays out the preloaded state below; later ones start from what was left."""
     memory: list[Text] = Field(default_factory=list)
     user: list[Text] = Field(default_factory=list)
     skills: list[HomeSkill] = Field(default_factory=list)

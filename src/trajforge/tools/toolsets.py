@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from trajforge.tools.agent.clarify import clarify
-from trajforge.tools.browser import BROWSER_TOOLS
 from trajforge.tools.agent.cronjob import cronjob
 from trajforge.tools.agent.delegate import delegate_task
 from trajforge.tools.agent.memory import memory
 from trajforge.tools.agent.sessions import session_search
 from trajforge.tools.agent.skills import skill_manage, skill_view, skills_list
 from trajforge.tools.agent.todo import todo
+from trajforge.tools.browser import BROWSER_TOOLS
 from trajforge.tools.code import execute_code
 from trajforge.tools.files import patch, read_file, search_files, write_file
 from trajforge.tools.registry import Tool, Toolbox, ToolContext
