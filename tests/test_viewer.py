@@ -319,6 +319,8 @@ def test_running_viewer_sees_appended_records(tmp_path: Path) -> None:
         while count(get(running.url + "/list")[1]) != 7:
             assert time.monotonic() < deadline, "the new index never replaced the old one"
             time.sleep(0.1)
+        assert [p.name for p in (tmp_path / "cache").iterdir()] == [running.state.index.folder.name]
+        assert count(get(running.url + "/list?q=line+one")[1]) == 5  # searches the new index's files
 
 
 def test_screenshots_the_run_kept_are_shown(tmp_path: Path) -> None:

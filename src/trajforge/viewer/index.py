@@ -174,8 +174,12 @@ def open_index(
     cache: Path | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    keep: Path | None = None,
 ) -> ViewIndex:
-    """The index of `sources` (found under `paths`): the cached one when the files are unchanged, else a new one."""
+    """The index of `sources` (found under `paths`): the cached one when the files are unchanged, else a new one.
+
+    Older indexes of the same paths are removed, except `keep` (the one a running viewer still serves).
+    """
     root = cache or cache_root()
     asked, state = _folder_name(paths, sources)
     folder = root / f"{asked}-{state}"
@@ -183,7 +187,7 @@ def open_index(
         _remove_abandoned(root)
         _build(folder, list(sources), workers, progress)
         for stale in root.glob(f"{asked}-*"):
-            if stale != folder:
+            if stale not in (folder, keep):
                 shutil.rmtree(stale, ignore_errors=True)
     return load(folder, list(sources))
 

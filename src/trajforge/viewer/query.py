@@ -125,7 +125,10 @@ class Matcher:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        found = self._run(query)
+        try:
+            found = self._run(query)
+        except OSError:  # the index's files went (another viewer re-indexed these paths): found again on a reload
+            return np.zeros(0, dtype=np.int64)
         self._cache[key] = found
         if len(self._cache) > self._remember:
             self._cache.popitem(last=False)

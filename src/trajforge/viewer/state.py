@@ -7,6 +7,7 @@ index under a page being drawn.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,11 +56,11 @@ class Loaded:
     by_task: dict[str, list[int]]
 
 
-def load(settings: Settings, sources: list[Source]) -> Loaded:
-    """Open (building when needed) the index of `sources`."""
+def load(settings: Settings, sources: list[Source], keep: Path | None = None) -> Loaded:
+    """Open (building when needed) the index of `sources`; `keep`: an index folder not to remove meanwhile."""
     stamp = signature(sources)
     index = open_index(
-        settings.paths, sources, cache=settings.cache, workers=settings.workers, progress=settings.progress
+        settings.paths, sources, cache=settings.cache, workers=settings.workers, progress=settings.progress, keep=keep
     )
     by_id: dict[tuple[int, str], list[int]] = {}
     for position, (config, row_id) in enumerate(zip(index.num["config"], index.text["id"], strict=True)):
@@ -128,12 +129,15 @@ class ViewerState:
             self._rebuild.start()
 
     def _replace(self, sources: list[Source]) -> None:
+        old = self.current.index.folder
         try:
-            fresh = load(self.settings, sources)
+            fresh = load(self.settings, sources, keep=old)
         except (OSError, ValueError):
             return  # files half written: the next look tries again
         with self.lock:
             self.current = fresh
+            if fresh.index.folder != old:
+                shutil.rmtree(old, ignore_errors=True)
 
     def config_names(self) -> list[str]:
         """The configs, in order."""
