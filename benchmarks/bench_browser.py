@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/bench_browser.py [--episodes 4] [--concurrency 4] [--rounds 3]
      .venv/bin/python benchmarks/bench_browser.py --memory 200   (RSS over 200 episodes)
 
-Each episode is a fresh context on the run's browsers (one per core, as the runner makes them) and
+Each episode is a fresh context on its worker's browser (one per worker, as the runner makes them) and
 plays the same 15 actions through the toolbox, as a model's calls would arrive: navigations,
 snapshots, typing, clicks that submit forms, scrolling, going back, images and the console. The
 browsers are started before timing (the first launch is reported on its own). Prints the median
@@ -110,7 +110,7 @@ async def _round(
 
 
 async def _latency(episodes: int, concurrency: int, rounds: int) -> None:
-    pool = BrowserPool(min(concurrency, os.cpu_count() or 1))
+    pool = BrowserPool(concurrency)  # one browser per worker, as the runner makes them
     try:
         started = time.perf_counter()
         await asyncio.gather(*(engine.browser() for engine in pool.engines))
@@ -138,7 +138,7 @@ async def _latency(episodes: int, concurrency: int, rounds: int) -> None:
 
 
 async def _memory(total: int, concurrency: int) -> None:
-    pool = BrowserPool(min(concurrency, os.cpu_count() or 1))
+    pool = BrowserPool(concurrency)
     try:
         memory = _PeakMemory(pool)
         done = 0
