@@ -44,11 +44,14 @@ LISTS = {
 }
 
 
-def _fetch(url: str) -> float:
-    start = time.perf_counter()
+def _fetch(url: str, cpu: list[float] | None = None) -> float:
+    """Seconds to get `url`; its CPU seconds (this process: the server's threads and the client) go to `cpu`."""
+    start, used = time.perf_counter(), time.process_time()
     with urllib.request.urlopen(url, timeout=120) as response:
         response.read()
         assert response.status == 200, url
+    if cpu is not None:
+        cpu.append(time.process_time() - used)
     return time.perf_counter() - start
 
 
@@ -83,19 +86,24 @@ def _step_serve(folder: Path, cache: Path, traces: int) -> dict[str, float]:
     while not server.started:
         time.sleep(0.01)
     base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    figures: dict[str, float] = {"home": _fetch(base + "/")}
+    cpu_home: list[float] = []
+    figures: dict[str, float] = {"home": _fetch(base + "/", cpu_home)}
+    figures["home, CPU"] = cpu_home[0]
     figures["start to home"] = time.perf_counter() - start
     figures["home again"] = _fetch(base + "/")
     rng = random.Random(0)
     positions = rng.sample(range(len(state.index)), min(traces, len(state.index)))
-    times = []
+    times, cpu_traces = [], []
     for position in positions:
         ident = {"config": state.index.source_of(position).name, "id": state.index.text["id"][position]}
-        times.append(_fetch(f"{base}/trace?{urlencode(ident)}"))
+        times.append(_fetch(f"{base}/trace?{urlencode(ident)}", cpu_traces))
     figures["trace page, median"] = statistics.median(times)
     figures["trace page, slowest"] = max(times)
+    figures["trace page, median CPU"] = statistics.median(cpu_traces)
     for name, query in LISTS.items():
-        figures[name] = _fetch(f"{base}/list?{query}")
+        cpu: list[float] = []
+        figures[name] = _fetch(f"{base}/list?{query}", cpu)
+        figures[f"{name}, CPU"] = cpu[0]
     server.should_exit = True
     thread.join(timeout=10)
     figures["peak_rss_mb"] = _peak_rss_mb()
@@ -142,6 +150,8 @@ def main() -> None:
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
         served = _run("serve", folder, cache, args.traces)
     rss = served.pop("peak_rss_mb")
+    print(f"(wall times on a machine with load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          "CPU: what the request itself used)")  # fmt: skip
     for name, seconds in served.items():
         print(f"{name:52} {seconds * 1000:9.0f} ms")
     print(f"{'viewer peak RSS':52} {rss:9.0f} MB")
