@@ -20,6 +20,7 @@ from trajforge.tools import ToolContext, build_toolbox
 from trajforge.trace import ToolCall
 
 from .harness import BACKENDS
+from .test_hostile import _running as running
 
 AS_ROOT = os.geteuid() == 0
 
@@ -41,16 +42,6 @@ def gone(name: str, patience: float = 3.0) -> bool:
     while running(name) and time.monotonic() < deadline:
         time.sleep(0.02)
     return not running(name)
-
-
-def running(name: str) -> bool:
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and name.encode() in (proc / "cmdline").read_bytes():
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def test_cwd_and_exported_variables_persist_and_nothing_else(box: Sandbox) -> None:
