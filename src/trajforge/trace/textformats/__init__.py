@@ -147,7 +147,7 @@ def _tag_collision(form: Format, content: str | None, calls: list[TextCall]) -> 
         for call in calls:
             if tag in call.name or any(tag in text for text in _strings(call.arguments)):
                 return f"tool call {call.name!r} contains {tag}"
-    if form.name == "llama3_json" and content and "{" in content and calls:
+    if form.name == "llama3_json" and content and "{" in content:
         return "the content contains '{' (Llama's parser reads every '{' as a call)"
     if form.name == "pythonic" and content and content.lstrip().startswith("["):
         return "the content starts with '[' (read as a call list)"

@@ -26,7 +26,7 @@ _DECODER = json.JSONDecoder()
 def extract(text: str, tools: Tools) -> Extracted:
     """Calls and the text around them (all content when any object is not a call)."""
     out, known = Extracted(), tool_names(tools)
-    looks_like_call = PYTHON_TAG in text or text.lstrip().startswith("{")
+    looks_like_call = PYTHON_TAG in text or (text.lstrip().startswith("{") and '"name"' in text)
     body = text.replace(PYTHON_TAG, "\n")
     if "{" not in body:
         out.keep(text)
