@@ -54,11 +54,11 @@ FIRST = fenced([
     _task("missing-fixture", "Move every file of the project folder into out/ by its kind, please.",
           fixtures={"folders": {"nope": "."}}),
 ])  # fmt: skip
+SEED = next(t for t in load_tasks(["builtin"]).tasks if t.spec.subcategory == "organizing")
 MALFORMED = "Sure!\n```yaml\n- id: [unclosed\n  prompt: oops\n```\n"
 SECOND = fenced({"tasks": [
     {**GOOD_LOGS, "id": "again"},  # the same prompt as an accepted task
-    _task("seed-copy", "Sort the files in downloads/ into subfolders by kind - documents (pdf, docx, txt, xlsx), "
-          "images (jpg, png, any case), audio (mp3) and archives (zip). Leave nothing loose in downloads/."),
+    _task("seed-copy", SEED.spec.prompt),  # a catalog task's prompt, word for word
     _task("wrong-passes", "Copy in/x.txt into a new folder out/ so that a backup of it exists.",
           wrong_solution={"steps": [{"tool": "terminal", "args": {"command": "mkdir out && cp in/x.txt out/"}}]}),
     _task("short", "Tidy up.", check="test -d out"),
@@ -109,7 +109,7 @@ def test_each_kind_of_answer_is_handled_and_counted(synthesized: tuple[Path, Any
     rows = {(r["category"], r["subcategory"]): (r["target"], r["accepted"]) for r in report["distribution"]}
     assert rows[("File Operations", "organizing")] == (2, 2) and rows[("File Operations", "")] == (2, 2)
     assert "counts against the target distribution" in result.stdout
-    assert "fo-organize-downloads" in " ".join(report["examples"]["exact duplicate prompt"])
+    assert SEED.spec.id in " ".join(report["examples"]["exact duplicate prompt"])
     assert "accepted: 2" in result.stdout and "setup fails: 1" in result.stdout
     raw = [json.loads(line) for line in (out.parent / "tasks.synthesis" / "raw.jsonl").read_text().splitlines()]
     assert [r["answer"] for r in raw] == [FIRST, MALFORMED, SECOND]
