@@ -357,3 +357,18 @@ def test_a_page_that_never_loads_is_a_timeout_result(
 
     result = loop.run(main())
     assert result["success"] is False and result["error"] == "navigation to http://slow.test/ did not finish within 1 s"
+
+
+def test_uploads_come_from_the_workspace_only(loop: asyncio.Runner, engine: BrowserEngine) -> None:
+    async def main() -> list[dict[str, Any]]:
+        async with browsing(("forms",), engine=engine) as b:
+            (b.sandbox.workspace / "photo.png").write_bytes(b"\x89PNG fake")
+            await b.call("browser_navigate", url="http://forms.test/register")
+            return [
+                await b.call("browser_type", ref="@e34", text=path) for path in ("/etc/passwd", "nope.png", "photo.png")
+            ]
+
+    outside, missing, fine = loop.run(main())
+    assert outside["error"].startswith("only files in the workspace can be uploaded")
+    assert missing["error"] == "no file 'nope.png' in the workspace to upload"
+    assert fine["success"] and fine["typed"] == "photo.png"

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from playwright.async_api import Error
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from trajforge.sandbox import SandboxError
 from trajforge.tools.browser.annotate import annotated_screenshot
 from trajforge.tools.browser.engine import BrowserUnavailable
 from trajforge.tools.browser.session import NAVIGATION_TIMEOUT_MS, BrowserProblem, BrowserSession
@@ -162,7 +163,7 @@ async def browser_type(ctx: ToolContext, ref: str, text: str) -> str:
         if tag == "select":
             await _select(element, text)
         elif kind == "file":
-            await element.set_input_files(str(ctx.sandbox.resolve(text)))
+            await element.set_input_files(_upload(ctx, text))
         elif kind in ("checkbox", "radio"):
             raise BrowserProblem(f"@{ref.lstrip('@')} is a {kind}: use browser_click to tick it")
         else:
@@ -170,6 +171,17 @@ async def browser_type(ctx: ToolContext, ref: str, text: str) -> str:
         return {"typed": text, "element": "@" + ref.strip().lstrip("@")}
 
     return await _run(ctx, type_)
+
+
+def _upload(ctx: ToolContext, path: str) -> str:
+    """The host path of the workspace file `path` names, for a file input."""
+    try:
+        found = ctx.sandbox.resolve(path)
+    except SandboxError as exc:
+        raise BrowserProblem(f"only files in the workspace can be uploaded: {exc}") from exc
+    if not found.is_file():
+        raise BrowserProblem(f"no file {path!r} in the workspace to upload")
+    return str(found)
 
 
 async def _select(element: Any, text: str) -> None:
