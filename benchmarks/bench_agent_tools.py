@@ -85,7 +85,7 @@ async def measure(box: Sandbox, sessions: int, calls: int) -> dict[str, list[flo
         "session_search read": lambda n: call("session_search", session_id=f"s-{n * 37 % sessions}"),
         "session_search browse": lambda n: call("session_search"),
         "cronjob create+remove": lambda n: _pair(call("cronjob", action="create", schedule="0 9 * * *", prompt="x"),
-                                                 call("cronjob", action="remove", job_id="job-1")),
+                                                 call("cronjob", action="remove", job_id=f"job-{n + 1}")),
     }  # fmt: skip
     timings: dict[str, list[float]] = {}
     for label, make in workload.items():

@@ -246,6 +246,9 @@ def test_cronjob_lifecycle_and_script_runs() -> None:
         assert k.call("cronjob", action="run", job_id=failing["id"])["run"]["status"] == "failed"
         k.call("cronjob", action="remove", job_id=job_id)
         assert [j["id"] for j in home_helper.jobs(k.home.root)] == [failing["id"]]
+        k.call("cronjob", action="remove", job_id=failing["id"])
+        again = k.call("cronjob", action="create", schedule="30m", prompt="x")["job"]
+        assert again["id"] == "job-3"  # an id is never given twice, even after removals
 
 
 def test_cronjob_errors() -> None:

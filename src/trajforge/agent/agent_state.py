@@ -14,7 +14,6 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from trajforge.agent.delegation import EpisodeChildren
 from trajforge.agent.environment import EnvironmentSetupError
@@ -27,7 +26,7 @@ from trajforge.tasks.agent_spec import AgentHomeSpec, UserSpec
 from trajforge.tools import ToolContext, ToolError
 from trajforge.tools.agent import home_helper as layout
 from trajforge.tools.agent.clarify import UserChannel
-from trajforge.tools.agent.cronjob import new_job, write_jobs
+from trajforge.tools.agent.cronjob import JobBook, new_job, write_jobs
 from trajforge.tools.agent.delegate import ChildRunner
 from trajforge.tools.agent.home import AgentHome, iso, utc
 from trajforge.tools.agent.memory import save as save_memory
@@ -107,17 +106,16 @@ async def preload(home: AgentHome, spec: AgentHomeSpec, task_id: str) -> None:
         store.add_session(session.id or f"s-{number}", session.title, started, messages, session.source)
     if spec.todos:
         await write_list(home, [todo.model_dump() for todo in spec.todos])
-    jobs: list[dict[str, Any]] = []
+    book = JobBook()
     for number, job in enumerate(spec.jobs):
         try:
-            made = new_job(home, jobs, job.model_dump(exclude={"paused"}))
+            made = new_job(home, book, job.model_dump(exclude={"paused"}))
         except ToolError as exc:
             raise EnvironmentSetupError(f"task {task_id}: home.jobs.{number}: {exc}") from None
         if job.paused:
             made.update(state="paused", next_run_at=None)
-        jobs.append(made)
-    if jobs:
-        await write_jobs(home, jobs)
+    if book.jobs:
+        await write_jobs(home, book)
 
 
 def _yaml_scalar(text: str) -> str:

@@ -8,6 +8,7 @@ its prompt as a child episode; the result and time go into the job's history.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trajforge.sandbox import ExecRequest
@@ -24,39 +25,48 @@ OUTPUT_CHARS = 4000
 MAX_JOBS = 100
 
 
-async def read_jobs(home: AgentHome) -> list[dict[str, Any]]:
+@dataclass
+class JobBook:
+    """The stored jobs, and the number of the last job id given (ids are never given twice)."""
+
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    last_id: int = 0
+
+
+async def read_jobs(home: AgentHome) -> JobBook:
     """The stored jobs."""
     text = await home.read_text(layout.JOBS_FILE)
     if not text:
-        return []
+        return JobBook()
     try:
-        jobs = list(json.loads(text)["jobs"])
+        data = json.loads(text)
+        jobs = list(data["jobs"])
         missing = [key for job in jobs for key in ("id", "schedule", "history", "state") if key not in job]
         if missing:
             raise KeyError(missing[0])
-        return jobs
+        return JobBook(jobs, int(data.get("last_id", len(jobs))))
     except (ValueError, KeyError, TypeError) as exc:
         what = type(exc).__name__
         raise ToolError(f"~/.agent/{layout.JOBS_FILE} is damaged ({what}); remove it to start over") from None
 
 
-async def write_jobs(home: AgentHome, jobs: list[dict[str, Any]]) -> None:
+async def write_jobs(home: AgentHome, book: JobBook) -> None:
     """Store the jobs."""
-    await home.write_text(layout.JOBS_FILE, dumps({"jobs": jobs}) + "\n")
+    await home.write_text(layout.JOBS_FILE, dumps({"jobs": book.jobs, "last_id": book.last_id}) + "\n")
 
 
-def new_job(home: AgentHome, jobs: list[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
-    """A job made from create's fields (schedule, name, prompt, script, repeat), ready to store."""
+def new_job(home: AgentHome, book: JobBook, fields: dict[str, Any]) -> dict[str, Any]:
+    """A job made from create's fields (schedule, name, prompt, script, repeat), added to `book`."""
     now = home.now()
     schedule = _schedule(fields.get("schedule") or "", now)
     if not (fields.get("prompt") or fields.get("script")):
         raise ToolError("a job needs a prompt (what the agent should do) or a script (a shell command) to run")
-    number = 1 + max((int(str(j["id"]).rsplit("-", 1)[-1]) for j in jobs if str(j.get("id", "")).count("-")), default=0)
     repeat = fields.get("repeat")
     if repeat is not None and repeat < 1:
         raise ToolError("repeat is how many times to run (1 or more); leave it out to repeat forever")
-    return {
-        "id": f"job-{number}",
+    book.last_id += 1
+    job = {
+        "id": f"job-{book.last_id}",
         "name": fields.get("name") or (fields.get("prompt") or fields.get("script") or "")[:50],
         "prompt": fields.get("prompt") or None,
         "script": fields.get("script") or None,
@@ -70,6 +80,8 @@ def new_job(home: AgentHome, jobs: list[dict[str, Any]], fields: dict[str, Any])
         "last_run_at": None,
         "history": [],
     }
+    book.jobs.append(job)
+    return job
 
 
 def _schedule(text: str, now: Any) -> Any:
@@ -161,7 +173,8 @@ async def cronjob(
         repeat: How many times to run (default: forever; a one-shot runs once).
     """
     home = ctx.service(AgentHome)
-    jobs = await read_jobs(home)
+    book = await read_jobs(home)
+    jobs = book.jobs
     fields = {"name": name.strip(), "prompt": prompt.strip(), "schedule": schedule, "script": script.strip(),
               "repeat": repeat}  # fmt: skip
     if action == "list":
@@ -169,15 +182,14 @@ async def cronjob(
     if action == "create":
         if len(jobs) >= MAX_JOBS:
             raise ToolError(f"at most {MAX_JOBS} jobs; remove some first")
-        job = new_job(home, jobs, fields)
-        jobs.append(job)
-        await write_jobs(home, jobs)
+        job = new_job(home, book, fields)
+        await write_jobs(home, book)
         return dumps({"success": True, "job": _public(job), "message": f"Job '{job['id']}' created."})
     job = _find(jobs, job_id)
     extra: dict[str, Any] = {}
     if action == "remove":
         jobs.remove(job)
-        await write_jobs(home, jobs)
+        await write_jobs(home, book)
         return dumps({"success": True, "message": f"Job '{job_id}' removed.", "removed": _public(job)})
     if action == "update":
         _update(home, job, fields)
@@ -190,5 +202,5 @@ async def cronjob(
         job["next_run_at"] = _schedule(job["schedule"], home.now()).next_after(home.now())
     else:
         extra["run"] = await _run_now(ctx, home, job)
-    await write_jobs(home, jobs)
+    await write_jobs(home, book)
     return dumps({"success": True, "job": _public(job), **extra})
