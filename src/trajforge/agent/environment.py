@@ -13,8 +13,9 @@ from types import TracebackType
 
 from trajforge.agent.sites import EpisodeSites
 from trajforge.sandbox import ExecRequest, Sandbox
-from trajforge.tasks import GitFixture, LoadedTask
+from trajforge.tasks import GitFixture, LoadedTask, Mutation, SdistFixture
 from trajforge.tasks.checking import ANSWER_FILE, FIXTURE_FILE, exports, fixture_manifest, helper_files
+from trajforge.tasks.sdist import SdistError, apply_mutation, fetch_sdist, unpack_sdist
 from trajforge.tools.agent.home_helper import helper_files as home_helper_files
 from trajforge.trace import Outcome
 
@@ -88,6 +89,8 @@ class TaskEnvironment:
             await self._git(repo, number)
         for site in fixtures.sites:
             self.sites.add(site, self._fixture(site.folder) if site.folder else None)
+        for number, source in enumerate(fixtures.sdists):
+            await self._sdist(source, number)
         self._fix_times(self.sandbox.workspace, since=None)
         setup_started = time.time() - 1
         if fixtures.setup:
@@ -176,6 +179,34 @@ class TaskEnvironment:
             )
         if repo.checkout:
             await self._run(f"cd {where} && git checkout -q {shlex.quote(repo.checkout)}", "git checkout")
+
+    async def _sdist(self, source: SdistFixture, number: int) -> None:
+        """A released source distribution (fetched on the host, cached) unpacked as a repository, with
+        its mutations: those with a message committed one by one after the import."""
+        target = self.sandbox.resolve(source.path)
+        try:
+            archive = await asyncio.to_thread(fetch_sdist, source.name, source.version, source.sha256)
+            await asyncio.to_thread(unpack_sdist, archive, target)
+            for path in source.remove:
+                (target / path).unlink(missing_ok=True)
+            for early in (m for m in source.mutations if m.message is None):
+                apply_mutation(target, early.file, early.old, early.new)
+        except SdistError as exc:
+            raise EnvironmentSetupError(f"task {self.task.spec.id}: {exc}") from None
+        self._adopt_tree(target)
+        where = shlex.quote(self.sandbox.visible(target))
+        steps: list[tuple[str, Mutation | None]] = [(f"Import {source.name} {source.version}", None)]
+        steps += [(m.message, m) for m in source.mutations if m.message is not None]
+        await self._run(f"cd {where} && git init -q -b main", "git init")
+        for index, (message, mutation) in enumerate(steps):
+            if mutation is not None:
+                try:
+                    apply_mutation(target, mutation.file, mutation.old, mutation.new)
+                except SdistError as exc:
+                    raise EnvironmentSetupError(f"task {self.task.spec.id}: {exc}") from None
+            date = f"2026-01-{index % 28 + 1:02d}T{20 + number % 4}:00:00+00:00"
+            await self._run(f"cd {where} && git add -A && GIT_AUTHOR_DATE={date} GIT_COMMITTER_DATE={date} "
+                            f"git commit -q -m {shlex.quote(message)}", "git commit")  # fmt: skip
 
     async def _clone(self, repo: GitFixture, target: Path) -> None:
         # On the host: a sandbox without network could not fetch. The clone is then given to the sandbox user.

@@ -166,7 +166,11 @@ def _judging_summary(done: list[Play]) -> str:
     parts = []
     for kind, wrong in (("oracle", "failed"), ("negative", "passed"), ("alternate", "failed")):
         mine = [p for p in done if p.kind == kind]
-        parts.append(f"{len(mine)} {kind}s played, {sum(p.misjudged for p in mine)} {wrong}")
+        misjudged = sum(p.misjudged and p.outcome != "setup" for p in mine)
+        parts.append(f"{len(mine)} {kind}s played, {misjudged} {wrong}")
+    setups = sum(p.outcome == "setup" for p in done)
+    if setups:
+        parts.append(f"{setups} could not be set up")
     tasks = len({p.task_id for p in done})
     ungrounded = sum(bool(p.ungrounded) for p in done)
     oracles = [p for p in done if p.kind == "oracle" and p.episode is not None and p.label == "oracle"]

@@ -81,6 +81,35 @@ class SiteFixture(_Strict):
         return self
 
 
+class Mutation(_Strict):
+    """A documented bug injected into released code: `old` (which must occur exactly once) becomes `new`."""
+
+    file: WorkspaceFile
+    """The file, relative to the unpacked source."""
+    old: Text = Field(min_length=1)
+    new: Text
+    message: Text | None = None
+    """Commit the mutation on its own with this message (so `git log` shows it); without one it is part of the
+    import commit."""
+
+
+class SdistFixture(_Strict):
+    """A released source distribution from PyPI, unpacked (without its top folder) as a git repository.
+
+    Fetched once into the user's cache (`tasks.sdist.cache_dir()`) and used offline afterwards; never
+    vendored. Its own tests plus the task's hidden ones make the check.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The archive's pinned digest; a different archive is refused."""
+    path: WorkspaceDir = "."
+    remove: list[WorkspaceFile] = Field(default_factory=list)
+    """Files dropped after unpacking (relative to the source)."""
+    mutations: list[Mutation] = Field(default_factory=list)
+
+
 class Fixtures(_Strict):
     """The episode's starting environment."""
 
@@ -92,6 +121,8 @@ class Fixtures(_Strict):
     sites: list[SiteFixture] = Field(default_factory=list)
     browser_hosts: list[str] = Field(default_factory=list)
     """Hosts beyond the sites the browser may reach over the real network; it reaches nothing else."""
+    sdists: list[SdistFixture] = Field(default_factory=list)
+    """Released source distributions laid out as repositories (after `git`, before `setup`)."""
     setup: list[Command] = Field(default_factory=list)
     """Shell commands run in the sandbox, in order, before the agent starts."""
 
