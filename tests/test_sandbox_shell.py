@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from trajforge.sandbox import ExecRequest, ExecResult, Limits, Sandbox, SandboxConfig, SandboxFactory, WriteRequest
+from trajforge.sandbox import (
+    ExecRequest,
+    ExecResult,
+    HostFailure,
+    Limits,
+    Sandbox,
+    SandboxConfig,
+    SandboxFactory,
+    WriteRequest,
+)
 from trajforge.sandbox.procs import pids_of_uid
 from trajforge.tools import ToolContext, build_toolbox
 from trajforge.trace import ToolCall
@@ -161,3 +170,10 @@ def test_a_kept_workspace_is_handed_back_to_the_invoking_user(backend: str) -> N
         assert pids_of_uid(uid) == []
     finally:
         shutil.rmtree(parent)
+
+
+def test_a_shell_that_cannot_start_is_the_hosts_failure_not_a_tool_result(box: Sandbox) -> None:
+    box.shell_argv = lambda: ["bash", "-c", "echo 'cannot start here' >&2; exit 1"]  # type: ignore[method-assign]
+    toolbox = build_toolbox(["terminal"], ToolContext(box))
+    with pytest.raises(HostFailure, match="shell did not start: cannot start here"):
+        asyncio.run(toolbox.call(ToolCall("c", "terminal", {"command": "true"})))

@@ -40,6 +40,7 @@ from trajforge.sandbox.files import (
     HOST_ERRNOS,
     FileContent,
     FileStat,
+    HostFailure,
     Listing,
     ListRequest,
     ReadRequest,
@@ -194,7 +195,9 @@ class ProcessSandbox(Sandbox):
         except ShellDied:
             shell.kill()
             await shell.wait(_KILL_WAIT)
-            raise SandboxError(f"the sandbox's shell did not start: {shell.errors()[-500:] or 'no message'}") from None
+            # The harness's failure, not the model's: the episode ends as `error` instead of showing it a tool error.
+            problem = shell.errors()[-500:] or "no message"
+            raise HostFailure(f"the sandbox's shell did not start: {problem}") from None
         if self.uses_pid_namespace:
             # outer bwrap -> the namespace's first process -> the shell (its only child yet)
             shell.namespace_init = next(iter(children(shell.pid)), None)
