@@ -8,7 +8,7 @@ the filters have work to do. Each step runs in its own process; its peak RSS
 and its worker processes' largest peak RSS are printed. Targets on a 2-core
 machine: publish < 60 s, export < 30 s, peak RSS < 2 GB.
 
-`--huge-row MB` publishes instead one row whose tool result is MB megabytes
+`--huge-row MB` publishes instead one row whose final answer is MB megabytes
 of varied words (the issue's 200 MB row, which took 11.7 GB in the
 near-duplicate step): its peak RSS must stay under 2 GB.
 """
@@ -68,16 +68,14 @@ def add_curation_work(files: list[Path], share: float = 0.01, seed: int = 0) -> 
 
 
 def write_huge_row(folder: Path, megabytes: int) -> Path:
-    """One FORMAT.md row (from the synthetic generator) whose first tool turn holds `megabytes` MB of words."""
-    (source,) = write_synthetic(folder, (dataclasses.replace(REFERENCE[0], rows=1),), ".jsonl")
-    row = json.loads(source.read_text())
+    """One FORMAT.md row (from the synthetic generator) whose final answer holds `megabytes` MB of words."""
+    (source,) = write_synthetic(folder, (dataclasses.replace(REFERENCE[0], rows=200),), ".jsonl")
+    row = json.loads(source.read_text().splitlines()[0])
     rng = random.Random(1)
     vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(50_000)]
     words = " ".join(rng.choices(vocabulary, k=200_000))
     text = (words + "\n") * (megabytes * 1_000_000 // (len(words) + 1) + 1)
-    tool = next(turn for turn in row["conversations"] if turn["from"] == "tool")
-    head, _, tail = tool["value"].partition("</tool_response>")
-    tool["value"] = head.rstrip() + " " + text + "\n</tool_response>" + tail
+    row["conversations"][-1]["value"] += "\n" + text  # the final answer: plain text, no layout to keep
     huge = folder / "huge.jsonl"
     huge.write_text(json.dumps(row) + "\n")
     source.unlink()

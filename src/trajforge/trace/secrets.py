@@ -16,15 +16,17 @@ REPLACEMENT = "[REDACTED]"
 # Names of settings that hold secrets, as keys of env files, INI, YAML, JSON, shell and code assignments
 # (`aws_secret_access_key`, `DB_PASSWORD`, `github_token`, `x-api-key`...): any name holding one of these words.
 _SECRET_NAME = (
-    r"[A-Za-z0-9_.-]*(?i:secret|passw(?:or)?d|pwd|token|api[_-]?key|apikey|auth[_-]?key|access[_-]?key"
-    r"|private[_-]?key|client[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]*|[A-Z][A-Za-z0-9_.-]*)?"
+    r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))"  # a part of a name: after _ . - or a camelCase hump
+    r"(?i:secret|passw(?:or)?d|pwd|token|api[_-]?key|apikey|auth[_-]?key|access[_-]?key|private[_-]?key"
+    r"|client[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]*|[A-Z][A-Za-z0-9_.-]*)?"
 )
-"""A setting's name holding one of these words whole: `aws_secret_access_key`, `DB_PASSWORD`, `accessToken`,
-`x-api-key`; not `tokenizer` or `max_tokens`."""
+"""The part of a setting's name from a secret word on: `aws_[secret_access_key]`, `DB_[PASSWORD]`,
+`access[Token]`, `x-api-key`; not `tokenizer` or `max_tokens`. The match starts at the word (a name's
+prefix needs no look: the scan is then a quick test of each position's first letter)."""
 # A value that is a secret and not a reference to one ($VAR, ${VAR}, <placeholder>, {{ template }}, a call).
 _NOT_A_REFERENCE = r"(?![$<{%]|\[REDACTED\]|(?i:none|null|true|false|undefined|str|string|int)\b)"
 _ASSIGNMENT = (
-    rf"(?<![A-Za-z0-9_.-]){_SECRET_NAME}['\"\]]{{0,2}}[ \t]*(?::=|=>|[:=])[ \t]*"
+    rf"{_SECRET_NAME}['\"\]]{{0,2}}[ \t]*(?::=|=>|[:=])[ \t]*"
     rf"(?:(?P<q>['\"]){_NOT_A_REFERENCE}(?P<secret>[^'\"\n]{{6,}}?)(?P=q)"
     rf"|{_NOT_A_REFERENCE}(?=[^\s'\",;(){{}}\[\]]*[A-Za-z])(?P<bare>[^\s'\",;(){{}}\[\]]{{8,}})(?![\w\[(.]))"
 )
