@@ -231,3 +231,12 @@ def test_a_full_disk_ends_the_episode_as_error_not_as_a_tool_result(tiny_disk: P
         finish, detail, answers = asyncio.run(scenario(server))
     assert finish == Finish.ERROR.value and "No space left" in detail, detail
     assert not any("space" in answer for answer in answers)  # nothing the model would be trained on
+
+
+def test_locate_names_one_file_however_it_is_written(box: Sandbox) -> None:
+    sh(box, "mkdir -p d && touch d/f && ln -s d/f link && ln -s / out")
+    home = box.info.visible_home
+    assert len({box.locate(p) for p in ("d/f", "./d//f", "link", f"{box.info.visible_workspace}/d/f")}) == 1
+    assert box.locate("~/notes.md") == box.locate(f"{home}/notes.md") != box.locate("notes.md")
+    with pytest.raises(PathOutsideWorkspace):
+        box.locate("out/etc/passwd")

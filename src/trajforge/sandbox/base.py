@@ -178,6 +178,12 @@ class Sandbox(abc.ABC):
         """Create a folder and its missing parents, owned by the agent's user (existing ones are fine)."""
 
     @abc.abstractmethod
+    def locate(self, path: str) -> str:
+        """One canonical name for the file a file-API `path` leads to, for telling whether two paths are the
+        same file (`~/a`, `/home/agent/a`, a link to it); PathOutsideWorkspace when it leads out. Blocks
+        only for a few lookups (links), so it may run on the event loop."""
+
+    @abc.abstractmethod
     def scratch_path(self, stem: str, suffix: str) -> str:
         """A new path in the sandbox's private folder (~/.trajforge) as commands see it, numbered per sandbox.
 

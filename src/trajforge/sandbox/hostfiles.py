@@ -214,6 +214,12 @@ class HostFiles:
                     os.close(sub)
         return False
 
+    def locate(self, path: str) -> str:
+        """One canonical name for the file `path` leads to (links followed), without touching it."""
+        with _errors(path, "locating"):
+            spot = self._resolve(path)
+        return str(spot.area.host.joinpath(*spot.names))
+
     # --- the harness's own files in the sandbox (the persistent shell's commands and output pipes) ---
 
     def same_dir(self, folder: int, path: str) -> bool:

@@ -265,6 +265,10 @@ class ProcessSandbox(Sandbox):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
 
+    def locate(self, path: str) -> str:
+        """See Sandbox.locate."""
+        return self._files.locate(path)
+
     # The file API: host file operations, each in a worker thread so the event loop never waits on a disk.
 
     async def read_file(self, request: ReadRequest) -> FileContent:
