@@ -21,8 +21,8 @@ The bash itself keeps no state of the commands (each runs in a subshell), so
 signals (`kill $$`); when a command kills it anyway (`kill -9 $$`), the harness
 notices, ends that command's result with a note, and the next command starts a
 new bash (under bubblewrap its pid namespace, background processes included,
-ends with it). Its reports go out on its own
-stdout: `S ID PID` when a command started and `E ID STATUS CWD` when it ended.
+ends with it). Its reports go out on its own stdout: `R` once ready, `S ID PID`
+when a command started and `E ID STATUS CWD` when it ended.
 """
 
 from __future__ import annotations
