@@ -6,6 +6,7 @@ from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.agent_state import prepare_agent, recorded_clock
 from trajforge.agent.environment import TaskEnvironment
 from trajforge.policy import CallComparison, ReplayPolicy, compare_results
+from trajforge.runner.browsing import episode_browser
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask, TaskSpec
 from trajforge.tools import TOOLSETS, ToolContext, build_toolbox
@@ -34,12 +35,17 @@ async def replay_episode(
             agent = await prepare_agent(spec, recorded.task, box, context, policy, list(TOOLSETS), limits, clock=clock)
             replayed = await run_episode(recorded.task, policy, toolbox, box, limits, config=recorded.config)
         else:
-            async with TaskEnvironment(task, box):
+            async with TaskEnvironment(task, box) as environment:
+                browser = episode_browser(list(TOOLSETS), environment, context, None, None)
                 agent = await prepare_agent(spec, recorded.task, box, context, policy, list(TOOLSETS), limits,
                                             clock=clock)  # fmt: skip
-                replayed = await run_episode(
-                    recorded.task, policy, toolbox, box, limits, config=recorded.config, user=agent.user
-                )
+                try:
+                    replayed = await run_episode(
+                        recorded.task, policy, toolbox, box, limits, config=recorded.config, user=agent.user
+                    )
+                finally:
+                    if browser is not None:
+                        await browser.close()
         agent.home.close()
     finally:
         await box.close()
