@@ -372,3 +372,21 @@ def test_uploads_come_from_the_workspace_only(loop: asyncio.Runner, engine: Brow
     assert outside["error"].startswith("only files in the workspace can be uploaded")
     assert missing["error"] == "no file 'nope.png' in the workspace to upload"
     assert fine["success"] and fine["typed"] == "photo.png"
+
+
+def test_repeats_of_a_browser_task_read_the_same(loop: asyncio.Runner, engine: BrowserEngine) -> None:
+    """Sites have fixed names (no port), refs are numbered per page: two repeats give the same trace."""
+    from trajforge.runner.task_episode import oracle_policy
+
+    task = CATALOG["br-nav-broken-resource"]
+
+    async def once() -> list[tuple[str, str]]:
+        factory = SandboxFactory(SandboxConfig(backend="local"))
+        ran = await run_task_episode(
+            task, factory, oracle_policy(task.spec), config="t", model=ModelInfo(), browser=engine
+        )
+        assert ran.episode.outcome is Outcome.PASSED
+        return [(m.role, m.content or "") for m in ran.episode.messages if m.role in ("user", "tool")]
+
+    first, second = loop.run(once()), loop.run(once())
+    assert first == second and "http://shop.test/about" in first[0][1]
