@@ -47,6 +47,7 @@ def view(
     from trajforge.dataset import LayoutError
     from trajforge.dataset.rows.parallel import default_workers
     from trajforge.viewer import Settings, ViewerState, cache_root, find_sources
+    from trajforge.viewer.index import is_cached
 
     try:
         sources = find_sources(paths)
@@ -55,6 +56,10 @@ def view(
     if not sources:
         raise fail(f"{', '.join(map(str, paths))}: no configs found")
     console = Console(stderr=True)
+    if not is_cached(paths, sources):
+        size = sum(f.stat().st_size for s in sources for f in s.files if f.is_file()) / 1e6
+        console.print(f"trajforge view: indexing {size:,.0f} MB once (kept in {cache_root()})", highlight=False,
+                      soft_wrap=True)  # fmt: skip
     columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("pieces"), TimeElapsedColumn())
     progress = Progress(*columns, console=console, transient=True)
     task = progress.add_task("index", total=None)

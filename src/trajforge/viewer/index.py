@@ -167,6 +167,12 @@ def _folder_name(paths: Sequence[Path], sources: Sequence[Source]) -> tuple[str,
     return asked, state
 
 
+def is_cached(paths: Sequence[Path], sources: Sequence[Source], cache: Path | None = None) -> bool:
+    """Whether `open_index` would find its index built (the files unchanged since)."""
+    asked, state = _folder_name(paths, sources)
+    return ((cache or cache_root()) / f"{asked}-{state}" / "meta.json").is_file()
+
+
 def open_index(
     paths: Sequence[Path],
     sources: Sequence[Source],
