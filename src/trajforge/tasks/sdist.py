@@ -66,8 +66,9 @@ def fetch_sdist(name: str, version: str, sha256: str | None = None, cache: Path 
 
 def _pip_download(name: str, version: str, folder: Path) -> Path:
     """The sdist of `name`==`version` downloaded by pip (the user's index and proxy settings apply)."""
-    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-            "--disable-pip-version-check", "--quiet", "-d", str(folder), f"{name}=={version}"]  # fmt: skip
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
+            "--disable-pip-version-check", "--retries", "1", "--timeout", "30", "-d", str(folder),
+            f"{name}=={version}"]  # fmt: skip
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=FETCH_TIMEOUT * 3, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
