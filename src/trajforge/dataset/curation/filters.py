@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from trajforge.tasks.grounding import episode_grounding_problems
 from trajforge.trace import Episode, Finish, Flag, Outcome, ToolCall
 from trajforge.trace.turns import json_bytes
 
@@ -34,6 +35,7 @@ class Filter(StrEnum):
     TOOL_NOT_OFFERED = "tool not offered"
     INVALID_CALL_JSON = "invalid tool-call JSON"
     NO_REASONING = "no reasoning"
+    UNGROUNDED = "ungrounded answer"
     TURN_BOUNDS = "turn count out of bounds"
     CALL_BOUNDS = "tool-call count out of bounds"
     REPETITION = "repetition loop"
@@ -59,6 +61,7 @@ class CurationSettings:
 
     require_passed: bool = False
     require_reasoning: bool = True
+    require_grounded: bool = False  # the final answer states only values its tool results or prompt show
     min_turns: int | None = None
     max_turns: int | None = None
     min_calls: int | None = None
@@ -200,6 +203,13 @@ TABLE: tuple[FilterSpec, ...] = (
         lambda s: _off_unless(s.require_reasoning, "no assistant turn has reasoning"),
         check=_no_reasoning,
         options=(_bool_option("require_reasoning", "Drop episodes with no reasoning at all.", True),),
+    ),
+    FilterSpec(
+        Filter.UNGROUNDED, Stage.EPISODE,
+        lambda s: _off_unless(s.require_grounded, "the answer states values no tool result shows, or 'see above'"),
+        check=lambda e, s: s.require_grounded and bool(episode_grounding_problems(e)),
+        options=(_bool_option("require_grounded", "Drop episodes whose final answer is not grounded in the tool "
+                              "results (tasks.grounding).", False),),
     ),
     FilterSpec(
         Filter.TURN_BOUNDS, Stage.ROW, lambda s: _bounds(s.min_turns, s.max_turns),
