@@ -377,3 +377,25 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     assert process.returncode in (0, 130)
+
+
+def test_delegated_children_show_inside_their_call(tmp_path: Path) -> None:
+    from trajforge.trace import Message, ToolCall, to_record
+
+    parent = sample_episode("00000000-0000-4000-8000-00000000c0de")
+    parent.messages[2].tool_calls[0] = ToolCall("call_a", "delegate_task", {"goal": "count the lines"})
+    for message in parent.messages:
+        if message.role == "tool" and message.tool_call_id == "call_a":
+            message.name = "delegate_task"
+    child = sample_episode("00000000-0000-4000-8000-0000000c41d0")
+    child.messages[-1] = Message(role="assistant", content="The child counted 42 lines in notes.txt.")
+    parent.run = {"repeat": 0, "children": {"call_a": [to_record(child)]}}
+    with ViewerServer([write_run_folder(tmp_path / "run", [parent])], tmp_path / "cache") as server:
+        status, html, _ = get(trace_url(server, "config=oracle"))
+    assert status == 200
+    # inside the delegate call, before the parent's own final answer
+    at_call, at_children = html.index("<h4>delegate_task"), html.index("Child episodes (1)")
+    at_child_answer = html.index("The child counted 42 lines in notes.txt.")
+    assert at_call < at_children < at_child_answer < html.index("Two files; notes.txt has two lines.")
+    panel = html.split('id="panel"', 1)[1]
+    assert "The child counted" not in panel  # the record's run panel leaves the children to their calls

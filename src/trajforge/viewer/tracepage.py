@@ -43,6 +43,8 @@ class CallView:
     arguments: str
     raw: bool
     result: ResultView | None = None
+    children: list[TraceView] = field(default_factory=list)
+    """Episodes delegate_task (or a cron job's prompt) ran for this call, from the record's `run.children`."""
 
 
 @dataclass
@@ -127,6 +129,8 @@ def _raw_view(data: dict[str, Any], problem: str) -> TraceView:
 
 def _episode_view(episode: Episode) -> TraceView:
     tool_seconds = {t.tool_call_id: t.seconds for t in episode.timing.tool_calls}
+    children = episode.run.get("children")
+    child_records = children if isinstance(children, dict) else {}
     results: dict[str, Message] = {m.tool_call_id: m for m in episode.messages if m.role == "tool" and m.tool_call_id}
     called = {call.id for m in episode.messages for call in m.tool_calls}
     view = TraceView(tools=pretty(episode.tools), task=episode.task.prompt)
@@ -139,12 +143,23 @@ def _episode_view(episode: Episode) -> TraceView:
         elif message.role == "assistant":
             step = StepView("assistant", content=message.content or "", reasoning=message.reasoning or "")
             step.calls = [_call_view(call, results.get(call.id), tool_seconds) for call in message.tool_calls]
+            for call in step.calls:
+                records = child_records.get(call.id)
+                call.children = [_child_view(r) for r in records] if isinstance(records, list) else []
             step.seconds, step.tokens = _model_call(episode, assistant)
             view.steps.append(step)
             assistant += 1
         elif message.tool_call_id not in called:  # a result no call asked for: shown, never dropped
             text = message.content or ""
             view.steps.append(StepView("tool", content=text, source=message.name or ""))
+    return view
+
+
+def _child_view(record: Any) -> TraceView:
+    """A delegated child's episode (its record, kept under the parent's call), shown inside that call."""
+    view = trace_view(record)
+    if view.record is not None:  # the child's panel is one line in the parent's page: its finish
+        view.record = {"finish": view.record["finish"]}
     return view
 
 
@@ -222,7 +237,7 @@ def _record_panel(episode: Episode) -> dict[str, Any]:
         "tool calls": _timed([t.seconds for t in episode.timing.tool_calls]),
         "tokens": f"{prompt:,} prompt, {completion:,} completion" if prompt or completion else "",
         "flags": ", ".join(f.value for f in episode.flags),
-        "run": pretty(episode.run) if episode.run else "",
+        "run": pretty({k: v for k, v in episode.run.items() if k != "children"}) if episode.run else "",
     }
 
 
