@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from trajforge.dataset.compression import CompressSettings, compress, compress_episode
 from trajforge.dataset.compression.pipeline import CompressError
+from trajforge.dataset.targets import OutputError
 from trajforge.trace import Episode, Message, TaskRef, ToolCall, parse, render
 from trajforge.trace.compaction import SUMMARY_PREFIX, apply, cuts, extractive_summary, turns_of
 from trajforge.trace.model import Compaction
@@ -230,7 +231,7 @@ def test_resume_reuses_finished_parts(tmp_path: Path) -> None:
 
 def test_refuses_to_write_into_its_input_and_a_held_folder(tmp_path: Path) -> None:
     write_run(tmp_path / "run", [long_episode(1, 3)], config="c")
-    with pytest.raises(CompressError, match="holds the input"):
+    with pytest.raises(OutputError, match="overlaps the input"):
         compress([tmp_path / "run"], tmp_path, CompressSettings(1500, None))
     result = subprocess.run(
         [str(SCRIPT), "compress", str(tmp_path / "run"), "--max-tokens", "1500", "--out", str(tmp_path / "run")],
@@ -238,7 +239,7 @@ def test_refuses_to_write_into_its_input_and_a_held_folder(tmp_path: Path) -> No
         text=True,
         check=False,
     )
-    assert result.returncode == 2 and "holds the input" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "overlaps the input" in result.stderr and "Traceback" not in result.stderr
     bad = subprocess.run(
         [str(SCRIPT), "compress", str(tmp_path / "run"), "--max-tokens", "1500", "--out", str(tmp_path / "o"),
          "--tokenizer", str(tmp_path / "missing.json")],
@@ -257,3 +258,13 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path) -> None:
         with pytest.raises(CompressError, match="another compress run"):
             compress([tmp_path / "run"], tmp_path / "out", CompressSettings(2500, None))
     assert not (tmp_path / "out" / "c").exists()
+
+
+def test_a_dataset_published_from_compressed_rows_says_so_in_its_card(tmp_path: Path) -> None:
+    from trajforge.dataset import CurationSettings, publish
+
+    write_run(tmp_path / "run", [long_episode(1, 2), long_episode(2, 12)], config="c")
+    compress([tmp_path / "run"], tmp_path / "fitted", CompressSettings(2500, None, keep_last=2, workers=1))
+    publish([tmp_path / "fitted"], tmp_path / "pub", CurationSettings(), workers=1)
+    text = (tmp_path / "pub" / "README.md").read_text()
+    assert "Rows were fitted to 2500 tokens" in text and "| c | 2 | 1 | 1 | 0 |" in text

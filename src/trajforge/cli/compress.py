@@ -15,6 +15,7 @@ from trajforge.cli.options import ApiKey
 from trajforge.dataset import LayoutError
 from trajforge.dataset.compression import CompressReport, CompressSettings, Summarizer, compress
 from trajforge.dataset.compression.pipeline import CompressError
+from trajforge.dataset.targets import OutputError
 from trajforge.trace import Message
 from trajforge.trace.tokens import TokenizerError
 
@@ -73,7 +74,7 @@ def compress_command(
                 summarizer=summarizer,
                 progress=lambda d, t: progress.update(bar, completed=d, total=t),
             )
-    except (CompressError, LayoutError, TokenizerError) as exc:
+    except (CompressError, LayoutError, OutputError, TokenizerError) as exc:
         raise fail(str(exc)) from None
     _print(report)
     kept = sum(c.fits + c.compressed for c in report.configs.values())

@@ -35,6 +35,7 @@ from trajforge.dataset.compression.row import RowOutcome, chat, compress_episode
 from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
 from trajforge.dataset.rows.parallel import default_workers
 from trajforge.dataset.rows.runfolder import superseded_in
+from trajforge.dataset.targets import refuse_inputs, writing
 from trajforge.trace import Episode, Message, RenderError, render
 from trajforge.trace.compaction import summary_request
 from trajforge.trace.tokens import TokenCounter, load_counter
@@ -153,17 +154,21 @@ def compress(
     summarizer: Summarizer | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CompressReport:
-    """Fit every row of `paths` to `settings.max_tokens` into `out`; raises CompressError or TokenizerError.
+    """Fit every row of `paths` to `settings.max_tokens` into `out`.
+
+    Raises CompressError (settings, a folder another run holds), OutputError (`out`
+    overlaps an input, a write failed: one line), LayoutError or TokenizerError.
 
     `progress(done, total)` is called as pieces finish.
     """
     if settings.max_tokens < 1:
         raise CompressError("--max-tokens must be at least 1")
     load_counter(settings.tokenizer, template=settings.chat_template)  # fail before any work when it cannot load
+    refuse_inputs(paths, out)
     sources = episode_sources(paths)
-    _refuse_inputs(out, [f for s in sources for f in s.files])
-    out.mkdir(parents=True, exist_ok=True)
-    with _locked(out):
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+    with writing(out), _locked(out):
         jobs = list(_jobs(sources, out, settings))
         report = CompressReport(out, settings, {s.name: ConfigCounts() for s in sources})
         results = _run(jobs, settings, summarizer, progress)
@@ -178,12 +183,18 @@ def compress(
     return report
 
 
-def _refuse_inputs(out: Path, files: list[Path]) -> None:
-    target = out.resolve()
-    for file in files:
-        source = file.resolve()
-        if source == target or target in source.parents:
-            raise CompressError(f"--out {out} holds the input {file}: write the compressed rows somewhere else")
+def compress_reports(paths: Sequence[Path | str]) -> list[dict[str, Any]]:
+    """The reports of the compressed folders among `paths` (for the card of what is published from them)."""
+    found = []
+    for raw in paths:
+        report = Path(raw) / REPORT
+        try:
+            data = loads(report.read_bytes()) if report.is_file() else None
+        except (OSError, ValueError):
+            data = None
+        if isinstance(data, dict):
+            found.append(data)
+    return found
 
 
 @contextlib.contextmanager

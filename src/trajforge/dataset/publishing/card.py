@@ -30,6 +30,8 @@ class CardInput:
     """Each config's generation manifest (`manifest.json`), with its run history under `history`."""
     data_files: dict[str, str] = field(default_factory=dict)
     """Each config's `data_files` path pattern (default `data/<config>/train-*.parquet`)."""
+    compressions: list[dict[str, Any]] = field(default_factory=list)
+    """The `compress-report.json` of inputs `trajforge compress` wrote (rows fitted to a token budget)."""
 
 
 def card(data: CardInput) -> str:
@@ -220,7 +222,29 @@ def _curation(data: CardInput) -> list[str]:
     rows += [(f"{f} ({described[f]})", dropped(f)) for f in FILTERS]
     rows += [("Kept", lambda n: f"{reports[n].kept:,}"), ("Secrets replaced", lambda n: f"{reports[n].scrubbed:,}")]
     intro = "Episodes each filter dropped, per config; an episode counts under the first filter it fails."
-    return ["## Curation", "", intro, "", *_table("Filter", sorted(reports), rows)]
+    return ["## Curation", "", intro, "", *_table("Filter", sorted(reports), rows), *_compression(data)]
+
+
+def _compression(data: CardInput) -> list[str]:
+    """How `trajforge compress` fitted the rows to a token budget, when it did (before this curation)."""
+    lines: list[str] = []
+    for report in data.compressions:
+        configs = report.get("configs") or {}
+        lines += [
+            f"Rows were fitted to {report.get('max_tokens')} tokens ({report.get('tokenizer')}) by `trajforge "
+            f"compress`: the last {report.get('keep_last')} turns kept, the fewest middle turns replaced by one "
+            f"summary turn; rows no cut fits were {report.get('too_long')}.",
+            "",
+            "| Config | Read | Fit as they were | Compressed | Too long | Tokens p95 before | Tokens p95 after |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, c in sorted(configs.items()):
+            before, after = c.get("tokens_before") or {}, c.get("tokens_after") or {}
+            cells = (c.get("read"), c.get("fits"), c.get("compressed"), c.get("too_long"), before.get("p95"),
+                     after.get("p95"))  # fmt: skip
+            lines.append(f"| {name} | " + " | ".join("-" if v is None else f"{v:,}" for v in cells) + " |")
+        lines.append("")
+    return lines
 
 
 def _models(report: ConfigReport | None) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from trajforge.dataset.compression.pipeline import compress_reports
 from trajforge.dataset.curation.curate import Curated, CurationResult, Output, curate
 from trajforge.dataset.curation.filters import CurationSettings
 from trajforge.dataset.curation.spill import remove_stale
@@ -93,6 +94,7 @@ def publish(
                         reports={c.report.config: c.report for c in result.configs},
                         settings=settings,
                         manifests=run_manifests(paths),
+                        compressions=compress_reports(paths),
                         data_files={name: _pattern(staging, name) for name in (s.config for s in stats)},
                     )
                 )
