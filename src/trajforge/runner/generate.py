@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import time
 from collections import Counter
@@ -164,7 +165,7 @@ async def generate(
     users = user_policy(settings.model, settings.user_endpoint, settings.user_model)
     stop = stop or asyncio.Event()
     workers = max(1, min(settings.concurrency, summary.todo))
-    browsers = BrowserPool(workers)  # one browser per worker, started by its first browser call
+    browsers = BrowserPool(min(workers, len(os.sched_getaffinity(0))))  # per core; each starts on first use
     run = _Run(settings, factory, shared, ledger, summary, stop, on_episode, users)
     try:
         async with asyncio.TaskGroup() as group:
