@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/bench_browser.py [--episodes 4] [--concurrency 4] [--rounds 3]
      .venv/bin/python benchmarks/bench_browser.py --memory 200   (RSS over 200 episodes)
 
-Each episode is a fresh context on its worker's browser (one per worker, as the runner makes them) and
+Each episode is a fresh context on its worker's browser (one per core, as the runner makes them) and
 plays the same 15 actions through the toolbox, as a model's calls would arrive: navigations,
 snapshots, typing, clicks that submit forms, scrolling, going back, images and the console. The
 browsers are started before timing (the first launch is reported on its own). Prints the median
@@ -109,8 +109,8 @@ async def _round(
     return latencies, time.perf_counter() - started
 
 
-async def _latency(episodes: int, concurrency: int, rounds: int) -> None:
-    pool = BrowserPool(concurrency)  # one browser per worker, as the runner makes them
+async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) -> None:
+    pool = BrowserPool(browsers or min(concurrency, len(os.sched_getaffinity(0))))  # per core, as the runner
     try:
         started = time.perf_counter()
         await asyncio.gather(*(engine.browser() for engine in pool.engines))
@@ -138,7 +138,7 @@ async def _latency(episodes: int, concurrency: int, rounds: int) -> None:
 
 
 async def _memory(total: int, concurrency: int) -> None:
-    pool = BrowserPool(concurrency)
+    pool = BrowserPool(min(concurrency, len(os.sched_getaffinity(0))))
     try:
         memory = _PeakMemory(pool)
         done = 0
@@ -159,12 +159,13 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--browsers", type=int, default=0, help="browsers the workers share (0: one per core)")
     parser.add_argument("--memory", type=int, default=0, metavar="N", help="RSS over N episodes instead")
     args = parser.parse_args()
     if args.memory:
         asyncio.run(_memory(args.memory, args.concurrency))
     else:
-        asyncio.run(_latency(args.episodes, args.concurrency, args.rounds))
+        asyncio.run(_latency(args.episodes, args.concurrency, args.rounds, args.browsers))
 
 
 if __name__ == "__main__":
