@@ -119,6 +119,8 @@ class Curated:
         """
         piece = np.searchsorted(offsets, positions, side="right") - 1
         parts = [self.pieces[p].take(pa.array(positions[piece == p] - offsets[p])) for p in np.unique(piece)]
+        if len(parts) == 1:
+            return parts[0]  # all from one piece, already in the order given: no further copy
         grouped = pa.concat_tables(parts).combine_chunks()  # rows grouped by piece, each group in given order
         order = np.argsort(piece, kind="stable")
         inverse = np.empty_like(order)
@@ -266,6 +268,7 @@ def _process(job: _Job) -> _PieceResult:
     redactor = Redactor(emails=settings.scrub_emails) if settings.scrub else None
     episodes, rows, scrubbed, problems = [], [], [], []
     needs_row = job.output is Output.ROWS or bool(settings.tokenizer) or bool(job.converter and job.converter.needs_row)
+    item: EpisodeItem | Rejected | Problem | None = None
     for item in read_piece(job.piece):
         if isinstance(item, Problem):
             problems.append(item)
@@ -290,6 +293,7 @@ def _process(job: _Job) -> _PieceResult:
         episodes.append(item.episode)
         rows.append(row)
         scrubbed.append(replaced)
+    item = None  # the loop's last item holds an episode: only the lists below may keep it
     tokens = TokenCounter(settings.tokenizer).count_rows(rows) if settings.tokenizer else []
     if settings.max_tokens is not None and tokens:
         keep = [n <= settings.max_tokens for n in tokens]
@@ -298,10 +302,13 @@ def _process(job: _Job) -> _PieceResult:
         episodes, rows = [episodes[i] for i in chosen], [rows[i] for i in chosen]
         tokens, scrubbed = [tokens[i] for i in chosen], [scrubbed[i] for i in chosen]
     keys, signatures = _dedup_keys(episodes, settings)
+    models, sampling = [e.model.name for e in episodes], [_sampling_key(e) for e in episodes]
+    if job.output is not Output.LINES:
+        episodes = []  # the rows say it all from here: one copy of a huge text less while the table is built
     _spill(job, episodes, rows)
     return _PieceResult(
         job.config, report, [r["id"] for r in rows], keys, signatures, tokens,
-        scrubbed, [e.model.name for e in episodes], [_sampling_key(e) for e in episodes], job.spill, problems,
+        scrubbed, models, sampling, job.spill, problems,
     )  # fmt: skip
 
 
@@ -315,11 +322,11 @@ def _dedup_keys(episodes: list[Episode], settings: CurationSettings) -> tuple[li
     keys: list[bytes] = []
     signatures: list[np.ndarray] = []
     for episode in episodes:
-        text = dedup.trajectory_text(episode)
-        keys.append(dedup.exact_key(text))
+        data = dedup.trajectory_text(episode).encode()  # the text itself is let go at once
+        keys.append(dedup.exact_key(data))
         if settings.near_dup_threshold is not None:
-            signatures.append(dedup.signature(text, settings.num_perm))
-        del text
+            signatures.append(dedup.signature(data, settings.num_perm))
+        del data
     return keys, (np.stack(signatures) if signatures else None)
 
 

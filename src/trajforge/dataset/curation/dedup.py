@@ -39,9 +39,9 @@ def trajectory_text(episode: Episode) -> str:
     return "\n".join(parts)
 
 
-def exact_key(text: str) -> bytes:
-    """A 16-byte digest of `text`: equal texts, equal keys."""
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+def exact_key(text: str | bytes) -> bytes:
+    """A 16-byte digest of `text` (or its UTF-8 bytes): equal texts, equal keys."""
+    return hashlib.blake2b(text.encode() if isinstance(text, str) else text, digest_size=16).digest()
 
 
 def _shingle_hashes(data: bytes | memoryview, width: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return mixed
 
 
-def signature(text: str, num_perm: int = 128) -> np.ndarray:
+def signature(text: str | bytes, num_perm: int = 128) -> np.ndarray:
     """The MinHash signature (`num_perm` uint64 values) of `text`'s byte shingles.
 
     The text is hashed WINDOW_BYTES at a time (windows overlap by a shingle less one
@@ -78,7 +78,7 @@ def signature(text: str, num_perm: int = 128) -> np.ndarray:
     at ~40 bytes per window byte whatever the text's size: the same signature as
     hashing it whole, which would take ~60 bytes per text byte (12 GB for 200 MB).
     """
-    data = text.encode()
+    data = text.encode() if isinstance(text, str) else text
     sig = np.full(num_perm, _EMPTY, dtype=np.uint64)
     if len(data) <= SHINGLE_BYTES:
         _fold(sig, _shingle_hashes(data, SHINGLE_BYTES))

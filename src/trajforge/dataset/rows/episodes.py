@@ -148,7 +148,9 @@ def pieces(file: Path, piece_bytes: int = PIECE_BYTES, skip: frozenset[int] = fr
 def read_piece(piece: Piece) -> Iterator[EpisodeItem | Rejected | Problem]:
     """Every episode in `piece`, or why a line or row gave none."""
     for item in _rows(piece):
-        yield item if isinstance(item, Problem) else to_episode(item)
+        result = item if isinstance(item, Problem) else to_episode(item)
+        del item  # the row's data is not kept while the episode is worked on (a row may be hundreds of MB)
+        yield result
 
 
 def to_episode(row: Row) -> EpisodeItem | Rejected | Problem:
@@ -199,15 +201,29 @@ def _rows(piece: Piece) -> Iterator[Row | Problem]:
         yield from _parquet_rows(piece)
         return
     try:
-        with piece.file.open("rb") as handle:
-            handle.seek(piece.start)
-            data = handle.read(piece.stop - piece.start) if piece.stop else handle.read()
+        handle = piece.file.open("rb")
+        handle.seek(piece.start)
     except OSError as exc:
         yield Problem(str(piece.file), None, str(exc))
         return
-    for offset, line in enumerate(data.split(b"\n")):
-        if line.strip() and piece.first_line + offset not in piece.skip:
-            yield json_row(str(piece.file), piece.first_line + offset, line)
+    # A line at a time, not the piece at once: a single line may be hundreds of MB, and holding the
+    # piece and its split lines beside the parsed row would triple the memory it takes.
+    with handle:
+        position, number = piece.start, piece.first_line
+        while not piece.stop or position < piece.stop:
+            try:
+                line = handle.readline()
+            except OSError as exc:
+                yield Problem(str(piece.file), None, f"unreadable from line {number} on: {exc}")
+                return
+            if not line:
+                return
+            position += len(line)
+            if line.strip() and number not in piece.skip:
+                row = json_row(str(piece.file), number, line)
+                del line
+                yield row
+            number += 1
 
 
 def _parquet_rows(piece: Piece) -> Iterator[Row | Problem]:
