@@ -128,7 +128,7 @@ class BrowserPool:
 
 
 def browser_pids(marker: str) -> list[int]:
-    """The processes of the Chromium launched with `marker`, and all their descendants."""
+    """The Chromium launched with `marker` (first), and all its descendants."""
     parents: dict[int, int] = {}
     roots = []
     for entry in Path("/proc").iterdir():
@@ -150,7 +150,7 @@ def browser_pids(marker: str) -> list[int]:
             if parent in found and pid not in found:
                 found.add(pid)
                 grew = True
-    return sorted(found)
+    return sorted(roots) + sorted(found - set(roots))  # the browser process first
 
 
 def rss_bytes(pids: list[int]) -> int:

@@ -91,8 +91,16 @@ class BrowserSession:
         assert self._page is not None
         return self._page
 
-    async def recover(self) -> str | None:
-        """When the browser or the page died, replace it and say what happened; None when all is well."""
+    async def recover(self, error: BaseException | None = None) -> str | None:
+        """When the browser or the page died, replace it and say what happened; None when all is well.
+
+        After a Playwright `error` saying a target closed, the driver may not have noticed a killed
+        browser yet: it is given a moment to, so the crash is told as one rather than as that error."""
+        if error is not None and self.engine.running and "closed" in str(error).lower():
+            for _ in range(50):
+                if not self.engine.running:
+                    break
+                await asyncio.sleep(0.05)
         if self._context is not None and (not self.engine.running or self._launch != self.engine.stats.launches):
             await self._forget_context()
             self.stats.browser_restarts += 1

@@ -49,7 +49,7 @@ async def _run(ctx: ToolContext, action: Action) -> str:
         except PlaywrightTimeout as exc:
             payload = {"success": False, "error": f"timed out: {_first_line(exc)}"}
         except Error as exc:
-            payload = {"success": False, "error": await session.recover() or _first_line(exc)}
+            payload = {"success": False, "error": await session.recover(exc) or _first_line(exc)}
         for key, value in (await session.where()).items():
             payload.setdefault(key, value)
         blocked = session.take_blocked()
@@ -98,7 +98,7 @@ async def browser_navigate(ctx: ToolContext, url: str) -> str:
                 f"navigation to {target} did not finish within {NAVIGATION_TIMEOUT_MS // 1000} s"
             ) from exc
         except Error as exc:
-            crashed = await session.recover()
+            crashed = await session.recover(exc)
             raise BrowserProblem(crashed or f"navigation to {target} failed: {_first_line(exc)}") from exc
         fields: dict[str, Any] = {"url": page.url, "title": await page.title()}
         if response is not None and response.status >= 400:
@@ -330,7 +330,7 @@ async def _evaluate(ctx: ToolContext, session: BrowserSession, expression: str) 
             f"the expression did not finish within {EVALUATE_SECONDS:g} s; the page was replaced by a blank one"
         ) from exc
     except Error as exc:
-        crashed = await session.recover()
+        crashed = await session.recover(exc)
         raise BrowserProblem(crashed or f"the expression failed: {_first_line(exc)}") from exc
     text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) > 2 * SNAPSHOT_LIMIT:
