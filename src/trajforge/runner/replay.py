@@ -9,6 +9,7 @@ from trajforge.policy import CallComparison, ReplayPolicy, compare_results
 from trajforge.runner.browsing import episode_browser
 from trajforge.sandbox import SandboxFactory
 from trajforge.tasks import LoadedTask, TaskSpec
+from trajforge.tasks.checking import episode_seed
 from trajforge.tools import TOOLSETS, ToolContext, build_toolbox
 from trajforge.trace import Episode
 
@@ -35,7 +36,8 @@ async def replay_episode(
             agent = await prepare_agent(spec, recorded.task, box, context, policy, list(TOOLSETS), limits, clock=clock)
             replayed = await run_episode(recorded.task, policy, toolbox, box, limits, config=recorded.config)
         else:
-            async with TaskEnvironment(task, box) as environment:
+            # the recorded episode's seed: seeded fixtures draw the data it saw
+            async with TaskEnvironment(task, box, seed=episode_seed(recorded.id)) as environment:
                 browser = episode_browser(list(TOOLSETS), environment, context, None, None)
                 agent = await prepare_agent(spec, recorded.task, box, context, policy, list(TOOLSETS), limits,
                                             clock=clock)  # fmt: skip
