@@ -122,11 +122,20 @@ def think_word_counts(strings: StringBytes, candidates: Ints | None = None) -> I
     close_at = np.where(found, closes[np.minimum(nearest, closes.size - 1)], 0)
     valid = has_open & found & (close_at + len(b"</think>") <= ends)
     begin, close_at = begin[valid], close_at[valid]
-    spaces = whitespace_mask(data)
+    # Only the think blocks are scanned for words, joined end to end: the rest of a value (a final
+    # answer of hundreds of MB) would otherwise cost several arrays of its size.
+    if not begin.size:
+        return counts
+    blocks = np.concatenate([data[b:c] for b, c in zip(begin.tolist(), close_at.tolist(), strict=True)])
+    bounds = np.concatenate([[0], np.cumsum(close_at - begin)])
+    if not blocks.size:
+        return counts
+    spaces = whitespace_mask(blocks)
     word = ~spaces
     word_starts = np.flatnonzero(word[1:] & spaces[:-1]) + 1
-    inner = np.searchsorted(word_starts, close_at) - np.searchsorted(word_starts, begin + 1)
-    first_is_word = (begin < close_at) & word[np.minimum(begin, len(data) - 1)]
+    first, last = bounds[:-1], bounds[1:]
+    inner = np.searchsorted(word_starts, last) - np.searchsorted(word_starts, first + 1)
+    first_is_word = (first < last) & word[np.minimum(first, len(blocks) - 1)]
     counts[valid] = inner + first_is_word
     return counts
 

@@ -22,7 +22,7 @@ from trajforge.trace import Episode
 from trajforge.trace.turns import json_bytes
 
 SHINGLE_BYTES = 24  # about five words: short shingles make unrelated texts look alike
-WINDOW_BYTES = 4 << 20  # text hashed at a time: bounds a signature's memory for texts of any size
+WINDOW_BYTES = 1 << 20  # text hashed at a time (~40 bytes of arrays per byte): bounds a signature's memory
 _P = 0x100000001B3  # odd, so invertible modulo 2**64
 _P_INVERSE = pow(_P, -1, 1 << 64)
 _EMPTY = np.uint64(1 << 32)  # above every bin value: a bin no shingle fell into
