@@ -118,6 +118,9 @@ class Curated:
         copies only the rows taken.
         """
         piece = np.searchsorted(offsets, positions, side="right") - 1
+        if len(positions) and piece[0] == piece[-1] and (np.diff(positions) == 1).all():
+            # consecutive rows of one piece (a huge row alone, say): a view of the spilled table, no copy
+            return self.pieces[int(piece[0])].slice(int(positions[0] - offsets[piece[0]]), len(positions))
         parts = [self.pieces[p].take(pa.array(positions[piece == p] - offsets[p])) for p in np.unique(piece)]
         if len(parts) == 1:
             return parts[0]  # all from one piece, already in the order given: no further copy
