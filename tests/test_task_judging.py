@@ -153,3 +153,14 @@ def test_the_agent_cannot_shadow_the_helpers_or_plant_an_answer(tmp_path: Path) 
         ("oracle", "passed", False),
         ("shadow", "failed", False),
     ]
+
+
+def test_validate_notes_a_fixture_folder_shared_by_more_than_six_tasks(tmp_path: Path) -> None:
+    (tmp_path / "fixtures" / "proj").mkdir(parents=True)
+    (tmp_path / "fixtures" / "proj" / "a.txt").write_text("a")
+    tasks = [{**BASE, "id": f"t{n}", "prompt": "p", "fixtures": {"folders": {"proj": "."}}} for n in range(7)]
+    result = run("tasks", "validate", "--tasks", _write(tmp_path, *tasks))
+    assert result.returncode == 0
+    assert "note: fixture folder proj is used by 7 tasks (the standard is at most 6)" in result.stdout
+    fewer = run("tasks", "validate", "--tasks", _write(tmp_path, *tasks[:6]))
+    assert "note:" not in fewer.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -129,10 +130,30 @@ def validate(
     total = len(load.tasks) + len(load.problems)
     print(f"{len(load.tasks)} tasks loaded, {len(load.problems)} problem(s) in {total} entries")
     failures = list(load.problems)
+    for name, users in _overused_fixtures(load.tasks).items():
+        print(
+            f"note: fixture folder {name} is used by {len(users)} tasks (the standard is at most "
+            f"{MAX_FIXTURE_USES}): {', '.join(users)}"
+        )
     if run_oracles:
         failures += asyncio.run(_run_oracles(tasks, SandboxConfig(backend=sandbox), jobs))
     if failures:
         raise typer.Exit(1)
+
+
+MAX_FIXTURE_USES = 6
+"""A fixture folder shared by more tasks makes their trajectories near-duplicates."""
+
+
+def _overused_fixtures(tasks: list[LoadedTask]) -> dict[str, list[str]]:
+    """Fixture folder (by path) -> the ids of the tasks using it, where more than MAX_FIXTURE_USES do."""
+    users: dict[str, list[str]] = {}
+    for task in tasks:
+        fixtures = task.spec.fixtures
+        names = {*fixtures.folders, *(repo.folder for repo in fixtures.git if repo.folder)}
+        for name in sorted(names):
+            users.setdefault(str(task.fixture_root / name), []).append(task.spec.id)
+    return {Path(name).name: ids for name, ids in users.items() if len(ids) > MAX_FIXTURE_USES}
 
 
 async def _run_oracles(tasks: list[LoadedTask], sandbox: SandboxConfig, jobs: int) -> list[str]:
