@@ -270,7 +270,12 @@ class BrowserSession:
         if page is None or page.is_closed() or not self.engine.running:
             return {"url": "", "title": ""}
         try:
-            return {"url": page.url, "title": await asyncio.wait_for(page.title(), 2)}
+            title = await asyncio.wait_for(page.title(), 5)
+            if not title:  # read between a navigation's commit and the new document's <title>: wait for it once
+                with contextlib.suppress(Error):
+                    await page.wait_for_load_state("load", timeout=2000)
+                title = await asyncio.wait_for(page.title(), 5)
+            return {"url": page.url, "title": title}
         except (Error, TimeoutError):
             return {"url": page.url, "title": ""}
 
