@@ -32,3 +32,14 @@ def test_a_difference_beside_a_timing_is_a_difference() -> None:
     assert not other.same and other.timings == ()
     (equal,) = compare_results(_episode("2 passed in 0.03s"), _episode("2 passed in 0.03s"))
     assert equal.same and equal.timings == ()
+
+
+def test_file_dates_are_a_named_timing() -> None:
+    listing = "drwxr-xr-x 22 agent agent  520 Nov 30 18:45 ..\n-rw-r--r-- 1 agent agent 12 Jan  1  2026 a.txt"
+    (ls,) = compare_results(_episode(listing), _episode(listing.replace("Nov 30 18:45", "Nov 30 18:51")))
+    assert ls.same and ls.timings == ("file dates",)
+    archive = "        0  2026-11-30 18:45   empty/\n      120  2026-11-30 18:45:50   pkg/__init__.py"
+    (zipped,) = compare_results(_episode(archive), _episode(archive.replace("18:45", "18:48")))
+    assert zipped.same and zipped.timings == ("file dates",)
+    (sizes,) = compare_results(_episode(listing), _episode(listing.replace(" 520 ", " 540 ")))
+    assert not sizes.same  # a size beside the date is a difference

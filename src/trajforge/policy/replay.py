@@ -17,6 +17,11 @@ _TIMINGS = {
     "pytest duration": re.compile(r"\bin \d+\.\d+s\b( \(\d+:\d\d:\d\d\))?"),
     "time(1) figures": re.compile(r"\b(real|user|sys)(\s+)\d+m\d+\.\d+s"),
     "delegated children's durations": re.compile(r'"(duration_seconds|total_duration_seconds)": \d+(\.\d+)?'),
+    # when a file was made, as ls -l (Nov 30 18:46), ls --full-time, zip and tar listings print it
+    "file dates": re.compile(
+        r"\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?( [+-]\d{4})?\b"
+        r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d +\d\d:\d\d\b"
+    ),
 }
 
 
