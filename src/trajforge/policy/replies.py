@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trajforge.trace import Message, ToolCall, Usage, parse_call, split_inline_think
-from trajforge.trace.turns import loads
+from trajforge.trace.turns import NestedTooDeep, loads
 
 REASONING_FIELDS = ("reasoning", "reasoning_content")
 """Where servers put reasoning, in the order read (vLLM renamed `reasoning_content` to `reasoning`)."""
@@ -38,6 +38,8 @@ def parse_reply(body: bytes) -> ParsedReply:
 def _parse(body: bytes) -> ParsedReply:
     try:
         data = loads(body)
+    except NestedTooDeep:
+        raise MalformedReply("the reply nests too deep to read") from None
     except ValueError:
         head = body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
         raise MalformedReply(f"the reply is not JSON (it starts {head!r})") from None

@@ -97,8 +97,12 @@ def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode()
 
 
+class NestedTooDeep(ValueError):
+    """JSON text nested deeper than a parser's recursion can read (`[[[[...`)."""
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text; raises ValueError on bad input.
+    """Parse JSON text; raises ValueError on bad input (NestedTooDeep when it nests too deep to read).
 
     orjson is the fast path, but it turns integers beyond 64 bits into floats,
     which `json` keeps exact: a result holding a float that large is parsed
@@ -117,7 +121,7 @@ def _json_loads(text: str | bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ValueError("JSON nested too deep to read") from None
+        raise NestedTooDeep("JSON nested too deep to read") from None
 
 
 def _holds_huge_float(value: Any) -> bool:
