@@ -221,6 +221,7 @@ class _Run:
                 overrides=self.settings.episode, repeat=item.repeat, browser=engine,
                 vision=vision_config(self.settings.model, self.settings.vision_endpoint, self.settings.vision_model),
                 user_policy=self.users, homes=self.settings.out / "homes",
+                screenshots=self.settings.out / "runs" / self.settings.config / "screenshots",
             )  # fmt: skip
 
     async def one(self, item: _Item, engine: BrowserEngine | None = None) -> None:

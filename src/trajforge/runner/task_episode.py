@@ -16,7 +16,7 @@ from trajforge.agent.loop import describe_exception
 from trajforge.policy import OraclePolicy, Policy, ScriptedTurn
 from trajforge.runner.browsing import episode_browser
 from trajforge.runner.settings import EpisodeOverrides
-from trajforge.sandbox import SandboxFactory, SandboxInfo
+from trajforge.sandbox import ListRequest, ReadRequest, Sandbox, SandboxError, SandboxFactory, SandboxInfo
 from trajforge.tasks import LoadedTask, Solution, TaskSpec
 from trajforge.tasks.checking import episode_seed
 from trajforge.tasks.grounding import final_answer
@@ -92,6 +92,23 @@ def _counter(tokenizer: str | None) -> TokenCounter:
     return load_counter(tokenizer)
 
 
+async def keep_screenshots(box: Sandbox, target: Path) -> int:
+    """Copy the PNGs browser tools saved in the workspace's `screenshots/` to `target`; how many."""
+    try:
+        listing = await box.list_files(ListRequest("screenshots"))
+    except (FileNotFoundError, NotADirectoryError, SandboxError):
+        return 0
+    kept = 0
+    for entry in listing.entries:
+        if entry.kind == "file" and entry.path.endswith(".png"):
+            content = await box.read_file(ReadRequest(entry.path))
+            if not content.truncated:
+                target.mkdir(parents=True, exist_ok=True)
+                (target / Path(entry.path).name).write_bytes(content.data)
+                kept += 1
+    return kept
+
+
 async def run_task_episode(
     task: LoadedTask,
     factory: SandboxFactory,
@@ -107,12 +124,14 @@ async def run_task_episode(
     vision: VisionConfig | None = None,
     user_policy: Policy | None = None,
     homes: Path | None = None,
+    screenshots: Path | None = None,
 ) -> TaskEpisode:
     """Set up the task in a fresh sandbox, run the episode, run the check, clean up.
 
     Raises EnvironmentSetupError when the fixtures cannot be laid out. `browser` is the worker's
     browser engine (a task with browser tools gets a session on it; without one, an engine of its
-    own); `vision` is where browser_vision asks.
+    own); `vision` is where browser_vision asks. `screenshots`: the folder whose `<episode id>/`
+    receives the screenshots browser tools saved (the viewer shows them beside their calls).
     """
     spec = task.spec
     overrides = overrides or EpisodeOverrides(max_turns=None, wall_seconds=None)
@@ -156,6 +175,8 @@ async def run_task_episode(
             }
             if browser_session is not None:
                 episode.run["browser"] = browser_session.stats.as_dict()
+                if screenshots is not None and browser_session.screenshots:
+                    await keep_screenshots(box, screenshots / episode_id)
             if window is not None:
                 episode.run["context"] = window.record()
             await agent.finish(episode)
