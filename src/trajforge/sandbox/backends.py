@@ -10,7 +10,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from trajforge.sandbox.base import ExecRequest, Limits, Sandbox, SandboxError, SandboxInfo, SandboxUnavailable
 from trajforge.sandbox.process import ProcessSandbox
@@ -224,15 +224,51 @@ def _watch_children_with_pidfd() -> None:
 
     3.11's default child watcher starts and joins a thread for every command,
     which costs the event loop over a millisecond per command under load
-    (measured); 3.12 uses pidfds by itself, so this only acts on 3.11.
+    (measured); 3.12 uses pidfds by itself, so this only acts on 3.11. The
+    watcher is process-wide, so it must serve every event loop (a browser
+    driver started from another thread's loop, a later `asyncio.run`): 3.11's
+    own PidfdChildWatcher is bound to the one loop it was attached to.
     """
-    if sys.version_info >= (3, 12) or not hasattr(asyncio, "PidfdChildWatcher"):
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        current = asyncio.get_child_watcher()
-        if isinstance(current, asyncio.PidfdChildWatcher):
-            return
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(asyncio.get_running_loop())
-        asyncio.set_child_watcher(watcher)
+        if not isinstance(asyncio.get_child_watcher(), _AnyLoopPidfdWatcher):
+            asyncio.set_child_watcher(_AnyLoopPidfdWatcher())
+
+
+class _AnyLoopPidfdWatcher(asyncio.AbstractChildWatcher):
+    """3.12's pidfd child watcher: each child is watched on the loop that started it."""
+
+    def __enter__(self) -> _AnyLoopPidfdWatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def is_active(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        return None
+
+    def attach_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        return None
+
+    def add_child_handler(self, pid: int, callback: Any, *args: Any) -> None:  # type: ignore[override]
+        loop = asyncio.get_running_loop()
+        pidfd = os.pidfd_open(pid)
+        loop._add_reader(pidfd, self._do_wait, pid, pidfd, callback, args)  # type: ignore[attr-defined]
+
+    def _do_wait(self, pid: int, pidfd: int, callback: Any, args: tuple[Any, ...]) -> None:
+        asyncio.get_running_loop()._remove_reader(pidfd)  # type: ignore[attr-defined]
+        try:
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reaped elsewhere
+            code = 255
+        os.close(pidfd)
+        callback(pid, code, *args)
+
+    def remove_child_handler(self, pid: int) -> bool:
+        return True  # the pidfd's reader removes itself when the child exits
