@@ -47,14 +47,15 @@ class AgentState:
     """Where a shared home (a multi-session series) is saved after the episode."""
 
     async def finish(self, episode: Episode) -> None:
-        """Store the episode as a session of the home; record the clock and the children's records."""
-        messages = [
-            StoredMessage(m.role, m.content or "", m.name if m.role == "tool" else None)
-            for m in episode.messages
-            if m.role in ("user", "assistant", "tool") and (m.content or "").strip()
-        ]
-        title = " ".join(episode.task.prompt.split())[:80]
-        (await self.home.sessions()).add_session(episode.id, title, iso(self.home.clock), messages)
+        """Store the episode as a session of a kept home; record the clock and the children's records."""
+        if self.keep_in is not None:  # only a kept home (a series) has a later session to recall it in
+            messages = [
+                StoredMessage(m.role, m.content or "", m.name if m.role == "tool" else None)
+                for m in episode.messages
+                if m.role in ("user", "assistant", "tool") and (m.content or "").strip()
+            ]
+            title = " ".join(episode.task.prompt.split())[:80]
+            (await self.home.sessions()).add_session(episode.id, title, iso(self.home.clock), messages)
         episode.run["clock"] = iso(self.home.clock)
         if self.children.records:
             episode.run["children"] = dict(self.children.records)
