@@ -38,6 +38,12 @@ bench: install
 	$(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_harness.py
 	$(BIN)/python benchmarks/bench_viewer.py
+	$(BIN)/python benchmarks/bench_generate.py --episodes 40 --turns 8 --latency 0 --concurrency 4 --sandbox bwrap
+	$(BIN)/python benchmarks/bench_browser.py
+	$(BIN)/python benchmarks/bench_agent_tools.py
+	$(BIN)/python benchmarks/bench_textformats.py
+	$(BIN)/python benchmarks/bench_synthesis.py
+	$(BIN)/python -m benchmarks.bench_compress
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
