@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from trajforge.tasks.spec import SolutionPart
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
 from trajforge.tools.browser import BrowserEngine, BrowserSession, VisionConfig
 from trajforge.trace import Episode, ModelInfo, Outcome, TaskRef
-from trajforge.trace.tokens import TokenCounter, load_counter
+from trajforge.trace.tokens import cached_counter
 
 CHECK_OUTPUT_CHARS = 4000
 """The tail of a check's output kept in the record."""
@@ -83,13 +82,7 @@ def context_window(overrides: EpisodeOverrides, model: ModelInfo) -> ContextWind
         reserve_tokens=reserve if isinstance(reserve, int) else 0,
         max_tool_result_tokens=overrides.max_tool_result_tokens,
     )
-    return ContextWindow(settings, _counter(overrides.tokenizer))
-
-
-@functools.lru_cache(maxsize=2)
-def _counter(tokenizer: str | None) -> TokenCounter:
-    """One counter per tokenizer for the process (loading one parses its whole vocabulary)."""
-    return load_counter(tokenizer)
+    return ContextWindow(settings, cached_counter(overrides.tokenizer))
 
 
 async def keep_screenshots(box: Sandbox, target: Path) -> int:

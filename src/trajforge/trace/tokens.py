@@ -14,6 +14,7 @@ the tokenizer's files: the only I/O of the `trace` room.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -166,6 +167,12 @@ def load_counter(name: str | None, *, template: str | None = None) -> TokenCount
     if template is None and folder is not None:
         template = _config_template(folder / "tokenizer_config.json")
     return TokenCounter(name=name, _tokenizer=tokenizer, _template=_compile(template) if template else None)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_counter(name: str | None, template: str | None = None) -> TokenCounter:
+    """`load_counter`, once per process for each tokenizer and template (loading parses the whole vocabulary)."""
+    return load_counter(name, template=template)
 
 
 def _config_template(path: Path) -> str | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import multiprocessing
@@ -38,7 +37,7 @@ from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.dataset.targets import refuse_inputs, writing
 from trajforge.trace import Episode, Message, RenderError, render
 from trajforge.trace.compaction import summary_request
-from trajforge.trace.tokens import TokenCounter, load_counter
+from trajforge.trace.tokens import TokenCounter, cached_counter
 from trajforge.trace.turns import json_bytes, loads
 
 Summarizer = Callable[[list[Message], int], Awaitable[str]]
@@ -163,7 +162,7 @@ def compress(
     """
     if settings.max_tokens < 1:
         raise CompressError("--max-tokens must be at least 1")
-    load_counter(settings.tokenizer, template=settings.chat_template)  # fail before any work when it cannot load
+    cached_counter(settings.tokenizer, settings.chat_template)  # fail before any work when it cannot load
     refuse_inputs(paths, out)
     sources = episode_sources(paths)
     with writing(out):
@@ -287,11 +286,6 @@ def _finished(job: _Job) -> ConfigCounts | None:
         return None
 
 
-@functools.lru_cache(maxsize=4)
-def _counter(tokenizer: str | None, template: str | None) -> TokenCounter:
-    return load_counter(tokenizer, template=template)
-
-
 def _piece(job: _Job) -> ConfigCounts:
     """Compress one piece with the extractive summary and write its part file."""
     counts, rows = ConfigCounts(), []
@@ -305,7 +299,7 @@ def _piece(job: _Job) -> ConfigCounts:
 async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
     """Compress one piece, the summaries written by the model (extractive when it fails), and write its part."""
     settings, counts = job.settings, ConfigCounts()
-    counter = _counter(settings.tokenizer, settings.chat_template)
+    counter = cached_counter(settings.tokenizer, settings.chat_template)
     limit = asyncio.Semaphore(settings.summary_concurrency)
 
     async def summarized(outcome: RowOutcome, episode: Episode) -> dict[str, Any] | None:
@@ -344,7 +338,7 @@ def _summary_text(text: str) -> str:
 
 def _outcomes(job: _Job, counts: ConfigCounts, *, reserve: int) -> Iterator[tuple[RowOutcome, Episode]]:
     settings = job.settings
-    counter = _counter(settings.tokenizer, settings.chat_template)
+    counter = cached_counter(settings.tokenizer, settings.chat_template)
     batch: list[tuple[EpisodeItem, dict[str, Any] | None, str]] = []
     for item in read_piece(job.piece):
         if isinstance(item, EpisodeItem):

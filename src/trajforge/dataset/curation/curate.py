@@ -34,7 +34,7 @@ from trajforge.dataset.curation import dedup
 from trajforge.dataset.curation.filters import CurationSettings, Filter, episode_problem, turns_problem
 from trajforge.dataset.curation.scrub import scrub_episode
 from trajforge.dataset.curation.spill import remove_stale, spill_prefix
-from trajforge.dataset.curation.tokens import TokenCounter
+from trajforge.dataset.curation.tokens import count_rows, load_tokenizer
 from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
 from trajforge.dataset.rows.layout import ConfigSource
 from trajforge.dataset.rows.parallel import default_workers
@@ -212,7 +212,7 @@ def curate(
     if (output is Output.LINES) != (converter is not None):
         raise ValueError("a converter goes with output LINES, and only with it")
     if settings.tokenizer:
-        TokenCounter(settings.tokenizer)  # fail before any work when it cannot load
+        load_tokenizer(settings.tokenizer)  # fail before any work when it cannot load
     sources = episode_sources(paths)
     remove_stale(Path(spill_dir or tempfile.gettempdir()))
     spill = tempfile.TemporaryDirectory(prefix=spill_prefix(), dir=spill_dir)
@@ -297,7 +297,7 @@ def _process(job: _Job) -> _PieceResult:
         rows.append(row)
         scrubbed.append(replaced)
     item = None  # the loop's last item holds an episode: only the lists below may keep it
-    tokens = TokenCounter(settings.tokenizer).count_rows(rows) if settings.tokenizer else []
+    tokens = count_rows(settings.tokenizer, rows) if settings.tokenizer else []
     if settings.max_tokens is not None and tokens:
         keep = [n <= settings.max_tokens for n in tokens]
         report.dropped[Filter.TOO_MANY_TOKENS] += keep.count(False)
