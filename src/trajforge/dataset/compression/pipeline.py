@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from trajforge.dataset.compression.row import RowOutcome, chat, compress_episode, with_summary
 from trajforge.dataset.rows.episodes import EpisodeItem, Piece, Rejected, episode_sources, pieces, read_piece
@@ -411,26 +411,29 @@ def _write_part(job: _Job, rows: list[dict[str, Any]], counts: ConfigCounts) -> 
     _atomic(job.part.with_suffix(".json"), json_bytes({"key": job.key, "counts": asdict(counts)}))
 
 
-def _atomic(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A file written beside `path`, fsync'd and renamed over it: the previous one stays whole until then."""
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("wb") as handle:
-        handle.write(data)
+        yield handle
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
 
 
+def _atomic(path: Path, data: bytes) -> None:
+    with _replacing(path) as handle:
+        handle.write(data)
+
+
 def _join(parts: list[Path], target: Path) -> Path:
-    """The parts, in order, as one file (written beside and renamed, so the previous one stays until then)."""
+    """The parts, in order, as one file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    with temporary.open("wb") as handle:
+    with _replacing(target) as handle:
         for part in parts:
             with part.open("rb") as source:
                 shutil.copyfileobj(source, handle, 1 << 20)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(target)
     return target
 
 
