@@ -36,7 +36,7 @@ from trajforge.dataset.rows.parallel import default_workers
 from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.dataset.targets import refuse_inputs, writing
 from trajforge.trace import Episode, Message, RenderError, render
-from trajforge.trace.compaction import summary_request
+from trajforge.trace.compaction import SUMMARY_PREFIX, summary_request
 from trajforge.trace.tokens import TokenCounter, cached_counter
 from trajforge.trace.turns import json_bytes, loads
 
@@ -302,9 +302,10 @@ async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
     counter = cached_counter(settings.tokenizer, settings.chat_template)
     limit = asyncio.Semaphore(settings.summary_concurrency)
 
-    async def summarized(outcome: RowOutcome, episode: Episode) -> dict[str, Any] | None:
+    async def summarize(outcome: RowOutcome, episode: Episode) -> None:
+        """Replace the outcome's extractive summary by the model's when it fits (its row and count updated)."""
         if outcome.status != "compressed" or outcome.span is None:
-            return outcome.row
+            return
         start, end = outcome.span
         async with limit:
             try:
@@ -312,28 +313,25 @@ async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
             except Exception as exc:  # any failure of the model: the extractive summary stands, counted
                 counts.summary_fallbacks += 1
                 counts.problems.append(f"{episode.id}: summary model failed ({type(exc).__name__}: {exc})")
-                return outcome.row
+                return
         try:
-            row = with_summary(episode, outcome.span, _summary_text(text))
+            row = with_summary(episode, outcome.span, SUMMARY_PREFIX + text.strip())
         except RenderError:
-            row = None
-        if row is None or counter.count_conversation(chat(row)) > settings.max_tokens:
             counts.summary_fallbacks += 1
-            return outcome.row
+            return
+        tokens = counter.count_conversation(chat(row))
+        if tokens > settings.max_tokens:
+            counts.summary_fallbacks += 1
+            return
         counts.model_summaries += 1
-        return row
+        outcome.row, outcome.tokens_after = row, tokens
 
     pairs = list(_outcomes(job, counts, reserve=settings.summary_max_tokens))
-    rows = await asyncio.gather(*(summarized(outcome, episode) for outcome, episode in pairs))
-    counts.tokens_after = [counter.count_conversation(chat(row)) for row in rows if row is not None]
-    _write_part(job, [row for row in rows if row is not None], counts)
+    await asyncio.gather(*(summarize(outcome, episode) for outcome, episode in pairs))
+    kept = [outcome for outcome, _ in pairs if outcome.row is not None]
+    counts.tokens_after = [outcome.tokens_after for outcome in kept]
+    _write_part(job, [outcome.row for outcome in kept if outcome.row is not None], counts)
     return counts
-
-
-def _summary_text(text: str) -> str:
-    from trajforge.trace.compaction import SUMMARY_PREFIX
-
-    return SUMMARY_PREFIX + text.strip()
 
 
 def _outcomes(job: _Job, counts: ConfigCounts, *, reserve: int) -> Iterator[tuple[RowOutcome, Episode]]:
