@@ -12,7 +12,7 @@ the model continues working after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from trajforge.trace.model import Compaction, Message
@@ -129,22 +129,6 @@ def summary_request(messages: Sequence[Message], *, max_words: int = 300) -> lis
         Message(role="system", content="You write concise, factual summaries of an agent's work."),
         Message(role="user", content=instruction),
     ]
-
-
-def candidates(
-    messages: Sequence[Message],
-    *,
-    keep_last: int,
-    summarize: Callable[[Sequence[Message]], str] = extractive_summary,
-) -> Iterator[tuple[list[Message], tuple[int, int, str]]]:
-    """Compacted conversations, shortest replaced span first: the messages and (start, end, summary).
-
-    Summaries are written lazily, one per candidate the caller asks for; a span
-    that begins with an earlier summary turn folds that summary in.
-    """
-    for start, end in cuts(messages, keep_last):
-        summary = summarize(messages[start:end])
-        yield [*messages[:start], summary_message(summary), *messages[end:]], (start, end, summary)
 
 
 def _transcript_line(message: Message) -> str:
