@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from trajforge.cli.common import fail
+from trajforge.cli.common import fail, pieces_progress
 from trajforge.cli.options import ApiKey
 from trajforge.dataset import LayoutError
 from trajforge.dataset.compression import CompressReport, CompressSettings, Summarizer, compress
@@ -61,10 +60,7 @@ def compress_command(
         summary_max_tokens=summary_max_tokens,
     )
     summarizer = _summarizer(summary_endpoint, summary_model, api_key) if summary_endpoint and summary_model else None
-    columns = (TextColumn("compress"), BarColumn(), MofNCompleteColumn(), TextColumn("pieces"),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    progress = Progress(*columns, console=Console(stderr=True), transient=True)
-    bar = progress.add_task("compress", total=None)
+    progress, update = pieces_progress("compress")
     try:
         with progress:
             report = compress(
@@ -72,7 +68,7 @@ def compress_command(
                 out,
                 settings,
                 summarizer=summarizer,
-                progress=lambda d, t: progress.update(bar, completed=d, total=t),
+                progress=update,
             )
     except (CompressError, LayoutError, OutputError, TokenizerError) as exc:
         raise fail(str(exc)) from None

@@ -17,10 +17,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from trajforge.cli.common import fail
+from trajforge.cli.common import fail, pieces_progress
 from trajforge.dataset import (
     FILTERS,
     FORMATS,
@@ -85,17 +84,9 @@ def curation_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pieces"),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    progress = Progress(*columns, console=Console(stderr=True), transient=True)
-    bar = progress.add_task(label, total=None)
-    return progress, lambda done, total: progress.update(bar, completed=done, total=total)
-
-
 def _run_curation(label: str, work: Callable[[Callable[[int, int], None]], Any]) -> Any:
     """Run `work(progress)` under a progress bar; bad input becomes a one-line error."""
-    progress, update = _progress_bar(label)
+    progress, update = pieces_progress(label)
     try:
         with progress:
             return work(update)
