@@ -1,6 +1,6 @@
 """Where assistant turns come from: an OpenAI-compatible model, a task's oracle, or a recorded episode.
 
-Importing this package does not import the `openai` SDK (it is imported when a client is made).
+The model client speaks HTTP itself (`policy.http_client`); nothing here imports the `openai` SDK.
 """
 
 from trajforge.policy.base import (

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the SDK is imported where a client is made, not by whoever imports the pool
-    import openai
+from trajforge.policy.http_client import HTTPClient
 
 
 @dataclass
@@ -16,7 +14,7 @@ class Endpoint:
     """One base URL, its client, and what the pool knows about its health."""
 
     url: str
-    client: openai.AsyncOpenAI
+    client: HTTPClient
     in_flight: int = 0
     failures: int = 0
     """Failures in a row since the last rest (decides the next rest)."""
@@ -43,7 +41,7 @@ class EndpointPool:
     def __init__(
         self,
         urls: list[str],
-        make_client: Callable[[str], openai.AsyncOpenAI],
+        make_client: Callable[[str], HTTPClient],
         *,
         failures_to_rest: int = 3,
         rest_seconds: float = 30.0,

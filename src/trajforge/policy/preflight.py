@@ -13,6 +13,7 @@ from typing import Any
 
 from trajforge.policy.base import PreflightError
 from trajforge.policy.config import ModelConfig
+from trajforge.policy.http_client import HTTPFailure
 from trajforge.policy.openai_client import OpenAIPolicy, describe, make_client
 from trajforge.trace import Message
 from trajforge.trace.turns import loads
@@ -75,13 +76,11 @@ class PreflightReport:
 
 async def list_models(url: str, api_key: str = "", timeout: float = 10.0) -> EndpointCheck:
     """`GET <url>/models` (API key sent); raises PreflightError, one line naming `url`, when it fails."""
-    import openai
-
     started = time.perf_counter()
     client = make_client(url, api_key, timeout)
     try:
-        body = await client.get("/models", cast_to=bytes)
-    except openai.OpenAIError as exc:
+        body = await client.get("/models")
+    except HTTPFailure as exc:
         raise PreflightError(f"{url}: {describe(exc)}") from None
     finally:
         await client.close()
