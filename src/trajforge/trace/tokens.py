@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trajforge.trace.token_pieces import PieceCounter
+
 CHARS_PER_TOKEN = 4
 """The estimate's ratio when no tokenizer is named (English text and code average about four)."""
 
@@ -47,6 +49,7 @@ class TokenCounter:
     _tokenizer: Any = None
     _template: Any = None
     _overheads: dict[str, int] = field(default_factory=dict)
+    _pieces: PieceCounter | None = None
     template_failures: int = 0
     """Conversations the chat template refused (they were counted as plain text)."""
 
@@ -64,9 +67,9 @@ class TokenCounter:
         """Tokens of each text (no special tokens added)."""
         if self._tokenizer is None:
             return [-(-len(text) // CHARS_PER_TOKEN) for text in texts]
-        if not texts:
-            return []
-        return [len(e.ids) for e in self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
+        if self._pieces is None:
+            self._pieces = PieceCounter(self._tokenizer)
+        return self._pieces.count(texts)
 
     def count_one(self, text: str) -> int:
         """Tokens of one text."""
