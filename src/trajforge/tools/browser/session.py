@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,8 +24,27 @@ NAVIGATION_TIMEOUT_MS = 15000
 CONSOLE_KEEP = 200
 """Console messages and page errors kept (the newest); older ones are dropped and counted."""
 VIEWPORT = {"width": 1280, "height": 800}
-NAVIGATION_GRACE = 0.1
-"""Seconds a click or key press is given to start a navigation before its result is reported."""
+SETTLE_SECONDS = 2.0
+"""At most this long a click or key press that started requests but no navigation (a script's fetch)
+waits for them to finish before its result is reported."""
+
+
+def outside(sites: Iterable[str]) -> re.Pattern[str]:
+    """The URLs whose host is none of `sites`: the requests the episode's routing must look at.
+
+    A regex rather than a function, so the driver matches it and requests for the sites never wait
+    on this process. `http://shop.test.evil.example/` is outside; `http://shop.test:80/x` is not."""
+    hosts = "|".join(re.escape(host) for host in sorted(sites)) or "(?!)"
+    return re.compile(rf"^(?!https?://(?:{hosts})(?::\d+)?(?:[/?#]|$))")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The page's state just before an action (`BrowserSession.mark`), to tell what the action started."""
+
+    generation: int
+    requests: int
+    busy: frozenset[Request]
 
 
 class BrowserProblem(Exception):
@@ -75,6 +95,12 @@ class BrowserSession:
     _blocked: list[str] = field(default_factory=list)
     _navigating: bool = False
     """A main-frame navigation was requested and has not committed yet."""
+    _requests: int = 0
+    """Requests the page has made (a count, to tell whether an action started any)."""
+    _busy: set[Request] = field(default_factory=set)
+    """The page's requests still in flight."""
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    """Waits for the page's next navigation or request event (`_until`)."""
     _launch: int = 0
     """The engine launch the context was opened on (another session may restart a shared engine)."""
     _tenant: str | None = None
@@ -126,10 +152,14 @@ class BrowserSession:
         self._launch = self.engine.stats.launches
         if self._tenant is None:
             self._tenant = self.engine.sites.add(self.sites, self.allowed_hosts)
+        tenant = self._tenant
         self._context = await browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)  # type: ignore[arg-type]
         self._context.set_default_timeout(ACTION_TIMEOUT_MS)
         self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-        await self._context.route("**/*", self._route)
+        # The sites' requests go straight to the site server, told the episode by a header the browser
+        # adds itself: routing them too cost a driver round trip per request (pages, images, form posts).
+        await self._context.set_extra_http_headers({SESSION_HEADER: tenant})
+        await self._context.route(outside(self.sites), self._route)
         self._context.on("page", self._popup)
         self._page = await self._new_page()
 
@@ -143,7 +173,9 @@ class BrowserSession:
         page.on("crash", lambda _page: setattr(self, "_crashed", True))
         page.on("framenavigated", lambda frame: self._navigated(page, frame))
         page.on("request", lambda request: self._requested(page, request))
-        page.on("requestfailed", lambda request: self._requested(page, request, done=True))
+        page.on("requestfinished", lambda request: self._finished(page, request, failed=False))
+        page.on("requestfailed", lambda request: self._finished(page, request, failed=True))
+        self._busy = set()
         self._refs, self._refs_generation = {}, -1
         return page
 
@@ -152,6 +184,7 @@ class BrowserSession:
         if page != self._page:
             self._page = self._watch(page)
             self._generation += 1
+            self._wake()
 
     async def reset_page(self) -> None:
         """Replace a page that no longer answers (a script that never ends) with a blank one."""
@@ -165,10 +198,44 @@ class BrowserSession:
         if frame == page.main_frame:
             self._generation += 1
             self._navigating = False
+            self._wake()
 
-    def _requested(self, page: Page, request: Request, done: bool = False) -> None:
+    def _requested(self, page: Page, request: Request) -> None:
+        if page != self._page:
+            return
+        self._requests += 1
+        self._busy.add(request)
         if request.is_navigation_request() and request.frame == page.main_frame:
-            self._navigating = not done
+            self._navigating = True
+        self._wake()
+
+    def _finished(self, page: Page, request: Request, failed: bool) -> None:
+        if page != self._page:
+            return
+        self._busy.discard(request)
+        if failed and request.is_navigation_request() and request.frame == page.main_frame:
+            self._navigating = False  # it will not commit
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _until(self, done: Callable[[], bool], seconds: float) -> bool:
+        """Wait, woken by the page's navigation and request events, until `done()` or `seconds` pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not done():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, left)
+        return True
 
     def _on_console(self, message: ConsoleMessage) -> None:
         entry = {"type": message.type, "text": message.text, "source": "console"}
@@ -178,14 +245,13 @@ class BrowserSession:
         self.console.append(entry)
 
     async def _route(self, route: Route, request: Request) -> None:
+        """Every request not for the episode's sites: a listed host is let through (without the
+        episode header), any other is blocked and counted."""
         host = (urlsplit(request.url).hostname or "").lower()
-        app = self.sites.get(host)
         try:
-            if app is not None and self._tenant is not None:
+            if host in self.allowed_hosts:
                 headers = await request.all_headers()
-                await route.continue_(headers={**headers, SESSION_HEADER: self._tenant})
-            elif host in self.allowed_hosts:
-                await route.continue_()
+                await route.continue_(headers={k: v for k, v in headers.items() if k.lower() != SESSION_HEADER})
             else:
                 self.note_blocked(request.url)
                 await route.abort("blockedbyclient")
@@ -237,24 +303,28 @@ class BrowserSession:
             raise BrowserProblem(f"@{ref} is no longer on the page: take a new snapshot")
         return locator
 
-    async def settle(self, before: int) -> None:
-        """After a click or a key press: when it started a navigation (a link, a form's submit, which
-        begins just after the action returns), wait until the new page's DOM is there. `before` is
-        `generation` before the action. Never fails: a slow page is left as it is."""
-        waited = 0.0
-        while waited < NAVIGATION_GRACE and not self._navigating and self._generation == before:
-            await asyncio.sleep(0.01)
-            waited += 0.01
-        await self._arrive(before)
+    def mark(self) -> Mark:
+        """The page's state before an action, for `settle`."""
+        return Mark(self._generation, self._requests, frozenset(self._busy))
+
+    async def settle(self, before: Mark) -> None:
+        """After a click or a key press (`before` marked just ahead of it): when it navigated, wait
+        until the new page's DOM is there; when it only started requests (a script's fetch), wait for
+        them (at most SETTLE_SECONDS) or for the navigation they lead to; when it started nothing,
+        return at once. Playwright's action itself waits for a navigation the action requested to
+        commit, so a link or a form's submit has begun by now. Never fails: a slow page is left as it is."""
+        if self._generation == before.generation and not self._navigating and self._requests != before.requests:
+            await self._until(
+                lambda: self._navigating or self._generation != before.generation or self._busy <= before.busy,
+                SETTLE_SECONDS,
+            )
+        await self._arrive(before.generation)
 
     async def _arrive(self, before: int) -> None:
         """Wait for a requested navigation to commit (the old document counts as loaded until then),
         then for the new document's DOM."""
         page = await self.page()
-        waited = 0.0
-        while self._navigating and self._generation == before and waited < NAVIGATION_TIMEOUT_MS / 1000:
-            await asyncio.sleep(0.01)
-            waited += 0.01
+        await self._until(lambda: not self._navigating or self._generation != before, NAVIGATION_TIMEOUT_MS / 1000)
         if self._generation != before:
             with contextlib.suppress(Error):
                 await page.wait_for_load_state("domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)

@@ -50,8 +50,9 @@ async def _run(ctx: ToolContext, action: Action) -> str:
             payload = {"success": False, "error": f"timed out: {_first_line(exc)}"}
         except Error as exc:
             payload = {"success": False, "error": await session.recover(exc) or _first_line(exc)}
-        for key, value in (await session.where()).items():
-            payload.setdefault(key, value)
+        if "url" not in payload or "title" not in payload:  # navigate has read them already
+            for key, value in (await session.where()).items():
+                payload.setdefault(key, value)
         blocked = session.take_blocked()
         if blocked:
             payload["blocked_requests"] = blocked[:BLOCKED_SHOWN]
@@ -100,10 +101,11 @@ async def browser_navigate(ctx: ToolContext, url: str) -> str:
         except Error as exc:
             crashed = await session.recover(exc)
             raise BrowserProblem(crashed or f"navigation to {target} failed: {_first_line(exc)}") from exc
-        fields: dict[str, Any] = {"url": page.url, "title": await page.title()}
+        fields: dict[str, Any] = {}
         if response is not None and response.status >= 400:
             fields["status"] = response.status
-        return {**fields, **_snapshot_fields(ctx, await session.snapshot(full=False))}
+        snapshot = _snapshot_fields(ctx, await session.snapshot(full=False))
+        return {**await session.where(), **fields, **snapshot}
 
     return await _run(ctx, go)
 
@@ -137,7 +139,7 @@ async def browser_click(ctx: ToolContext, ref: str) -> str:
 
     async def click(session: BrowserSession) -> dict[str, Any]:
         element = await session.element(ref)
-        before = session.generation
+        before = session.mark()
         await element.click()
         await session.settle(before)
         return {"clicked": "@" + ref.strip().lstrip("@")}
@@ -236,8 +238,10 @@ async def browser_press(ctx: ToolContext, key: str) -> str:
 
     async def press(session: BrowserSession) -> dict[str, Any]:
         page = await session.page()
-        before = session.generation
-        await page.keyboard.press(key)
+        before = session.mark()
+        # Pressed on the focused element (else the body) rather than the keyboard, so Playwright waits
+        # for a navigation the key requests (Enter in a form) to begin before it returns.
+        await page.locator(":focus, body").last.press(key)
         await session.settle(before)
         return {"pressed": key}
 
