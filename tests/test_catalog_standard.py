@@ -8,7 +8,7 @@ from trajforge.tasks import CATALOG_DIR, TaskLoad, load_tasks
 from trajforge.tasks.grounding import deferring_phrases
 
 STANDARD_FILES = ("terminal_coding.yaml", "file_operations.yaml", "repository.yaml", "repository_real.yaml",
-                  "multi_tool.yaml")  # fmt: skip
+                  "multi_tool.yaml", "scheduling.yaml")  # fmt: skip
 
 
 def _tasks() -> TaskLoad:
