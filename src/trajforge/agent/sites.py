@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trajforge.sandbox import Sandbox
 from trajforge.tasks import SiteFixture
 from trajforge.tasks.sites import make_site, static_site
-from trajforge.tasks.sites.base import Site
+
+if TYPE_CHECKING:  # Starlette: imported when a site is made (make_site), not by every episode
+    from trajforge.tasks.sites.base import Site
 
 SITE_DOMAIN = "test"
 STATE_FOLDER = "sites"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from trajforge.agent.environment import TaskEnvironment
 from trajforge.policy import ModelConfig
 from trajforge.tools import ToolContext
-from trajforge.tools.browser import BrowserEngine, BrowserSession, VisionConfig
+from trajforge.tools.browser import BrowserEngine, VisionConfig
+
+if TYPE_CHECKING:
+    from trajforge.tools.browser import BrowserSession
 
 
 def vision_config(
@@ -38,6 +42,8 @@ def episode_browser(
     """
     if "browser" not in toolsets:
         return None
+    from trajforge.tools.browser import BrowserSession  # Playwright: imported by episodes with a browser
+
     session = BrowserSession(
         engine or BrowserEngine(),
         sites=environment.sites.by_host,

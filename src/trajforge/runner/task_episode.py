@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trajforge.agent import EpisodeLimits, run_episode
 from trajforge.agent.agent_state import prepare_agent
@@ -21,9 +22,12 @@ from trajforge.tasks.checking import episode_seed
 from trajforge.tasks.grounding import final_answer
 from trajforge.tasks.spec import SolutionPart
 from trajforge.tools import TOOLSETS, Redactor, ToolContext, build_toolbox
-from trajforge.tools.browser import BrowserEngine, BrowserSession, VisionConfig
+from trajforge.tools.browser import BrowserEngine, VisionConfig
 from trajforge.trace import Episode, ModelInfo, Outcome, TaskRef
 from trajforge.trace.tokens import cached_counter
+
+if TYPE_CHECKING:
+    from trajforge.tools.browser import BrowserSession
 
 CHECK_OUTPUT_CHARS = 4000
 """The tail of a check's output kept in the record."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from trajforge.tools.agent.clarify import clarify
 from trajforge.tools.agent.cronjob import cronjob
@@ -11,26 +11,56 @@ from trajforge.tools.agent.memory import memory
 from trajforge.tools.agent.sessions import session_search
 from trajforge.tools.agent.skills import skill_manage, skill_view, skills_list
 from trajforge.tools.agent.todo import todo
-from trajforge.tools.browser import BROWSER_TOOLS
 from trajforge.tools.code import execute_code
 from trajforge.tools.files import patch, read_file, search_files, write_file
 from trajforge.tools.registry import Tool, Toolbox, ToolContext
 from trajforge.tools.terminal import terminal
 from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
-TOOLSETS: dict[str, tuple[Tool, ...]] = {
-    "terminal": (terminal,),
-    "file": (read_file, write_file, patch, search_files),
-    "code": (execute_code,),
-    "browser": BROWSER_TOOLS,
-    "memory": (memory,),
-    "todo": (todo,),
-    "skills": (skills_list, skill_view, skill_manage),
-    "sessions": (session_search,),
-    "delegation": (delegate_task,),
-    "cronjob": (cronjob,),
-    "clarify": (clarify,),
-}
+
+def _browser_tools() -> tuple[Tool, ...]:
+    from trajforge.tools.browser import BROWSER_TOOLS  # Playwright: imported when a browser toolset is asked for
+
+    return BROWSER_TOOLS
+
+
+class _Toolsets(Mapping[str, tuple[Tool, ...]]):
+    """Toolsets by name, in order; a toolset given as a function is made on first use (issue 10: start-up)."""
+
+    def __init__(self, toolsets: dict[str, tuple[Tool, ...] | Callable[[], tuple[Tool, ...]]]) -> None:
+        self._toolsets = toolsets
+
+    def __getitem__(self, name: str) -> tuple[Tool, ...]:
+        value = self._toolsets[name]
+        if callable(value):
+            value = self._toolsets[name] = value()
+        return value
+
+    def __contains__(self, name: object) -> bool:  # without making the toolset
+        return name in self._toolsets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._toolsets)
+
+    def __len__(self) -> int:
+        return len(self._toolsets)
+
+
+TOOLSETS: Mapping[str, tuple[Tool, ...]] = _Toolsets(
+    {
+        "terminal": (terminal,),
+        "file": (read_file, write_file, patch, search_files),
+        "code": (execute_code,),
+        "browser": _browser_tools,
+        "memory": (memory,),
+        "todo": (todo,),
+        "skills": (skills_list, skill_view, skill_manage),
+        "sessions": (session_search,),
+        "delegation": (delegate_task,),
+        "cronjob": (cronjob,),
+        "clarify": (clarify,),
+    }
+)
 # Named in ARCHITECTURE.md and built by later issues; asking for them now is a clear error.
 PLANNED_TOOLSETS = tuple(name for name in ALL_TOOLSETS if name not in TOOLSETS)
 

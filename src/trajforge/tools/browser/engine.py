@@ -8,10 +8,12 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from playwright.async_api import Browser, Playwright, async_playwright
+from typing import TYPE_CHECKING
 
 from trajforge.tools.browser.siteserver import SiteServer
+
+if TYPE_CHECKING:  # Playwright is imported where a browser is launched: runs without one never pay for it
+    from playwright.async_api import Browser, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = (
@@ -78,6 +80,8 @@ class BrowserEngine:
         try:
             await self.sites.start()
             if self._playwright is None:
+                from playwright.async_api import async_playwright
+
                 self._playwright = await async_playwright().start()
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.executable, args=[*self.args, self.sites.resolver_rule, self.marker], headless=True
