@@ -8,7 +8,7 @@ from trajforge.tasks import CATALOG_DIR, TaskLoad, load_tasks
 from trajforge.tasks.grounding import deferring_phrases
 
 STANDARD_FILES = ("terminal_coding.yaml", "file_operations.yaml", "repository.yaml", "repository_real.yaml",
-                  "multi_tool.yaml", "scheduling.yaml")  # fmt: skip
+                  "multi_tool.yaml", "scheduling.yaml", "conversational_planning.yaml")  # fmt: skip
 
 
 def _tasks() -> TaskLoad:
@@ -30,8 +30,11 @@ def test_oracles_make_at_least_three_calls_and_answers_do_not_defer() -> None:
     for task in _tasks().tasks:
         oracle = task.spec.oracle
         assert oracle is not None
-        assert sum(len(step.all_calls()) for step in oracle.steps) >= 3, task.spec.id
-        assert not deferring_phrases(oracle.answer), task.spec.id
+        # A conversation's calls count across its turns: the follow-ups' steps are part of the oracle.
+        steps = [*oracle.steps, *(step for part in oracle.follow_ups for step in part.steps)]
+        assert sum(len(step.all_calls()) for step in steps) >= 3, task.spec.id
+        for answer in (oracle.answer, *(part.answer for part in oracle.follow_ups)):
+            assert not deferring_phrases(answer), task.spec.id
 
 
 def test_checks_write_no_fixed_tmp_paths_and_real_codebases_are_pinned() -> None:
