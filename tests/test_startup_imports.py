@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("playwright", "starlette", "uvicorn", "openai", "httpx", "httpx2", "httpcore", "httpcore2")
+HEAVY = ("playwright", "starlette", "uvicorn", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "croniter")
+"""Not needed without a browser, a site, a vision call or a cron schedule (croniter runs `file` on import)."""
 
 SPEC = """
 tasks:

@@ -29,7 +29,7 @@ from trajforge.trace.turns import json_bytes, loads
 
 _HEAD_LIMIT = 1 << 20
 """Bytes a status line and headers may take (a larger head is not an HTTP server we can talk to)."""
-_MAX_IDLE = 64
+_MAX_IDLE = 256
 """Idle connections kept per client (more requests in flight than this open fresh ones)."""
 
 

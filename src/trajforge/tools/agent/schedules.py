@@ -6,8 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from croniter import CroniterBadDateError, croniter
-
 from trajforge.tools.agent.home import iso, utc
 
 _UNITS = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hr": 60, "hrs": 60, "hour": 60,
@@ -36,6 +34,8 @@ class Schedule:
     def next_after(self, now: dt.datetime, last: dt.datetime | None = None) -> str | None:
         """The next run time after `now` (ISO, UTC); None for a one-shot whose time has passed."""
         if self.kind == "cron":
+            from croniter import croniter  # here: its import runs `file` on the interpreter (platform.architecture)
+
             return iso(croniter(self.text, now).get_next(dt.datetime))
         if self.kind == "interval":
             return iso((last or now) + dt.timedelta(minutes=self.minutes))
@@ -67,6 +67,8 @@ def parse_schedule(text: str, now: dt.datetime) -> Schedule:
     minutes = _minutes(body)
     if minutes:
         return Schedule(raw, "interval", f"every {minutes}m", minutes=minutes)
+    from croniter import CroniterBadDateError, croniter  # imported by cron schedules only (see next_after)
+
     if (len(raw.split()) in (5, 6) or raw.startswith("@")) and croniter.is_valid(raw):
         try:
             croniter(raw, now).get_next(dt.datetime)
