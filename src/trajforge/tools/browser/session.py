@@ -152,13 +152,16 @@ class BrowserSession:
         self._launch = self.engine.stats.launches
         if self._tenant is None:
             self._tenant = self.engine.sites.add(self.sites, self.allowed_hosts)
-        tenant = self._tenant
-        self._context = await browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)  # type: ignore[arg-type]
-        self._context.set_default_timeout(ACTION_TIMEOUT_MS)
-        self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         # The sites' requests go straight to the site server, told the episode by a header the browser
         # adds itself: routing them too cost a driver round trip per request (pages, images, form posts).
-        await self._context.set_extra_http_headers({SESSION_HEADER: tenant})
+        self._context = await browser.new_context(
+            viewport=VIEWPORT,  # type: ignore[arg-type]
+            service_workers="block",
+            accept_downloads=False,
+            extra_http_headers={SESSION_HEADER: self._tenant},
+        )
+        self._context.set_default_timeout(ACTION_TIMEOUT_MS)
+        self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         await self._context.route(outside(self.sites), self._route)
         self._context.on("page", self._popup)
         self._page = await self._new_page()
