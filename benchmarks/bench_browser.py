@@ -8,7 +8,10 @@ plays the same 15 actions through the toolbox, as a model's calls would arrive: 
 snapshots, typing, clicks that submit forms, scrolling, going back, images and the console. The
 browsers are started before timing (the first launch is reported on its own). Prints the median
 and p95 latency of one action, episodes per second, and the peak resident memory of this process
-plus every Chromium process of the run, sampled every 100 ms (PSS every 400 ms).
+plus every Chromium process of the run, sampled every 100 ms (PSS every 400 ms), and apart the
+peak with Playwright's driver (a node process) added. Wall latency grows with the machine's load, so
+it also prints the CPU seconds one action costs (this process, the driver and the browsers together):
+that figure barely moves with load, so before/after comparisons on a busy machine use it.
 Targets on this machine: median action under 150 ms, p95 under 500 ms, peak RSS under 2.5 GB.
 
 `--memory N` runs N episodes (4 at a time) and prints the RSS every tenth of the way: it should
@@ -70,10 +73,17 @@ class _PeakMemory:
         self.pool = pool
         self.peak = 0
         self.peak_pss = 0
+        self.peak_with_driver = 0
+        self.driver: list[int] = []
         self._task: asyncio.Task[None] | None = None
 
     def pids(self) -> list[int]:
         return [os.getpid(), *(pid for engine in self.pool.engines for pid in engine.pids())]
+
+    def driver_pids(self) -> list[int]:
+        """Playwright's driver: this process's children that are not a browser."""
+        browsers = set(self.pids())
+        return [pid for pid in _children(os.getpid()) if pid not in browsers]
 
     def now(self) -> int:
         return rss_bytes(self.pids())
@@ -82,8 +92,9 @@ class _PeakMemory:
         # Off the event loop, and cheap: the /proc scan for the browsers' processes once a second,
         # PSS (smaps_rollup walks every mapping) every 400 ms; otherwise sampling slows the tools it times.
         if tick % 10 == 0:
-            pids = self.pids()
+            pids, self.driver = self.pids(), self.driver_pids()
         self.peak = max(self.peak, rss_bytes(pids))
+        self.peak_with_driver = max(self.peak_with_driver, rss_bytes(pids + self.driver))
         if tick % 4 == 0:
             self.peak_pss = max(self.peak_pss, pss_bytes(pids))
         return pids
@@ -130,10 +141,12 @@ async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) 
         by_tool: dict[str, list[float]] = {}
         rates = []
         with _PeakMemory(pool) as memory:
+            cpu_before = cpu_seconds(memory.pids() + memory.driver_pids())
             for _ in range(rounds):
                 latencies, seconds = await _round(pool, episodes, concurrency, by_tool)
                 all_latencies += latencies
                 rates.append(episodes / seconds)
+            cpu = cpu_seconds(memory.pids() + memory.driver_pids()) - cpu_before
         ordered = sorted(all_latencies)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         print(f"{episodes} episodes x {len(ACTIONS)} actions, {concurrency} at a time, {rounds} rounds")
@@ -141,8 +154,12 @@ async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) 
               f"p95 {p95 * 1000:.0f} ms (target < 500), max {ordered[-1] * 1000:.0f} ms")  # fmt: skip
         print("median by tool: " + ", ".join(f"{k} {statistics.median(v) * 1000:.0f}" for k, v in by_tool.items()))
         print(f"episodes/s: {statistics.median(rates):.2f} (median of rounds)")
+        load = os.getloadavg()[0]
+        print(f"CPU per action (this process, driver, browsers; exited renderers included): "
+              f"{cpu / len(ordered) * 1000:.0f} ms; load average {load:.1f} on {os.cpu_count()} cores")  # fmt: skip
         print(f"peak RSS (this process + browsers, summed): {memory.peak / 2**30:.2f} GB (target < 2.5); "
-              f"peak PSS (shared pages counted once): {memory.peak_pss / 2**30:.2f} GB")  # fmt: skip
+              f"peak PSS (shared pages counted once): {memory.peak_pss / 2**30:.2f} GB; "
+              f"with Playwright's driver: {memory.peak_with_driver / 2**30:.2f} GB RSS")  # fmt: skip
     finally:
         await pool.close()
 
@@ -162,6 +179,29 @@ async def _memory(total: int, concurrency: int) -> None:
                   f"browser launches {sum(e.stats.launches for e in pool.engines)}")  # fmt: skip
     finally:
         await pool.close()
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == parent:
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time these processes used, with that of their waited-for children (exited renderers)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
