@@ -160,7 +160,8 @@ async def generate(
     items = iter(plan(tasks, settings, ledger, summary))
     ledger.open_writer()
     factory = SandboxFactory(settings.sandbox)
-    await factory.backend()  # probe once, before the workers start
+    if summary.todo:  # probe once, before the workers start (a finished folder spawns nothing: start-up)
+        await factory.backend()
     shared = OpenAIPolicy(settings.model) if settings.model else None
     users = user_policy(settings.model, settings.user_endpoint, settings.user_model)
     stop = stop or asyncio.Event()
