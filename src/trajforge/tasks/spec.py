@@ -190,9 +190,9 @@ class Solution(_Strict):
     """A scripted solution: steps played through the agent loop, then a final answer.
 
     The answer may quote what a call returned: `{{result N}}` is replaced by the
-    stripped output of the solution's N-th tool call (1-based, counted over all
-    steps; a terminal call's `output`, a file read's `content`, otherwise the
-    result's text). A seeded task's answer can so state the values its own tool
+    stripped output of the N-th tool call of its part (1-based, counted over the
+    solution's steps; a follow-up's answer counts its own steps from 1 again; a
+    terminal call's `output`, a file read's `content`, otherwise the result's text). A seeded task's answer can so state the values its own tool
     results show, whatever the seed drew.
     """
 
