@@ -143,11 +143,15 @@ def test_the_request_carries_the_key_the_path_and_compact_json() -> None:
     assert lines[0] == "POST /v1/chat/completions HTTP/1.1"
     assert "Authorization: Bearer sk-test" in lines and "Content-Type: application/json" in lines
     assert json.loads(body) == {"n": 1, "big": 2**70}  # beyond 64 bits, exact
+    assert server.requests[1].startswith(b"GET /v1/models?api-version=2024-10-21 HTTP/1.1\r\n")
 
 
 async def _record(raw: RawServer) -> None:
     client = HTTPClient(raw.url + "/", "sk-test", timeout=5)  # a trailing slash on the base URL is fine
     await client.post("/chat/completions", {"n": 1, "big": 2**70})
+    await client.close()
+    client = HTTPClient(raw.url + "?api-version=2024-10-21", timeout=5)  # a query goes after the path
+    await client.get("/models")
     await client.close()
 
 

@@ -60,13 +60,15 @@ class RequestTimeout(TransportError):
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a base URL points: scheme, host, port, the path every request starts with, and the Host header."""
+    """Where a base URL points: scheme, host, port, the path every request starts with, the Host header, and a
+    query every request carries (`?api-version=...` on some hosted APIs)."""
 
     scheme: str
     host: str
     port: int
     prefix: str
     authority: str
+    query: str = ""
 
     @classmethod
     def parse(cls, url: str) -> Origin:
@@ -81,8 +83,9 @@ class Origin:
         host = parts.hostname
         authority = f"[{host}]" if ":" in host else host
         default = (parts.scheme, port) in (("http", 80), ("https", 443))
-        prefix = parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
-        return cls(parts.scheme, host, port, prefix, authority if default else f"{authority}:{port}")
+        authority = authority if default else f"{authority}:{port}"
+        query = f"?{parts.query}" if parts.query else ""
+        return cls(parts.scheme, host, port, parts.path.rstrip("/"), authority, query)
 
 
 @dataclass
@@ -159,7 +162,7 @@ class HTTPClient:
             self._idle.popleft().close()
 
     def _message(self, method: str, path: str, body: bytes | None) -> bytes:
-        target = self.origin.prefix + path
+        target = self.origin.prefix + path + self.origin.query
         if self._proxy is not None and self.origin.scheme == "http":  # a forward proxy takes the whole URL
             target = f"http://{self.origin.authority}{target}"
         head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1", "replace") + self._headers
