@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error, Page
 
-from trajforge.tools.browser.session import BrowserProblem
+from trajforge.tools.browser.session import ACTION_TIMEOUT_MS, BrowserProblem
 
 if TYPE_CHECKING:
     from trajforge.tools.browser.session import BrowserSession
@@ -35,7 +35,9 @@ async def annotated_screenshot(session: BrowserSession, page: Page) -> tuple[byt
     boxes = []
     for ref in snap.refs[:MAX_LABELS]:
         try:
-            box = await (await session.element(ref)).bounding_box(timeout=500)
+            # The element is there (element() counted it): the action timeout, not a short one, so a
+            # busy machine does not drop labels (a recording and its replay label the same elements).
+            box = await (await session.element(ref)).bounding_box(timeout=ACTION_TIMEOUT_MS)
         except (Error, BrowserProblem):
             continue
         if box is not None:
