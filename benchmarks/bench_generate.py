@@ -9,6 +9,10 @@ turns/s, the harness process's CPU per turn (its own work: the loop, the HTTP
 client, spawning commands), peak RSS and how busy the machine was. With 200 ms latency the target is throughput growing
 nearly linearly with concurrency up to 64 (>= 40x the concurrency-1 rate) and
 under 2 GB RSS at 256. Concurrency 1 runs a tenth of the episodes.
+
+`--startup N` instead times `trajforge generate` over a finished folder (the
+built-in File Operations tasks, oracle, local sandbox): the whole process's
+wall and CPU seconds, best and median of N runs (target: under 0.5 s wall).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,8 +84,12 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64,256")
     parser.add_argument("--sandbox", default="local")
     parser.add_argument("--profile", action="store_true", help="after the figures, one profiled run per latency")
+    parser.add_argument("--startup", type=int, metavar="N", help="time generate's start-up over a finished folder")
     parser.add_argument("--step", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.startup:
+        _startup(args.startup)
+        return
     if args.step:  # one measurement in a fresh process, so RSS is its own
         url, episodes, concurrency, sandbox, profile = args.step
         print(json.dumps(_one_run(url, int(episodes), int(concurrency), sandbox, profile == "1")))
@@ -105,6 +115,25 @@ def main() -> None:
         finally:
             server.stdin.close()  # type: ignore[union-attr]
             server.wait(timeout=10)
+
+
+def _startup(runs: int) -> None:
+    """Print generate's start-up over a finished folder: wall and CPU seconds of the process, best and median."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [sys.executable, "-m", "trajforge", "generate", "--policy", "oracle", "--tasks", "builtin",
+                "--category", "File Operations", "--out", f"{tmp}/out", "--sandbox", "local", "--quiet"]  # fmt: skip
+        subprocess.run(argv, capture_output=True, check=False)  # runs the episodes once: the folder is finished
+        walls, cpus = [], []
+        for _ in range(runs):
+            before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            walls.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            assert "already recorded" in done.stderr, done.stderr[-2000:]
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    print(f"generate over a finished folder, {runs} runs: wall best {min(walls):.3f} s, median {wall:.3f} s; "
+          f"CPU best {min(cpus):.3f} s, median {cpu:.3f} s")  # fmt: skip
 
 
 def _step(url: str, count: int, concurrency: int, sandbox: str, profile: bool) -> dict[str, Any]:
