@@ -216,7 +216,7 @@ class RunOptions(_Strict):
         if self.policy == "model" and not (self.endpoint and self.model):
             raise ValueError(
                 "--policy model needs --endpoint (or TRAJFORGE_ENDPOINT / OPENAI_BASE_URL) and --model "
-                "(or use --policy oracle)"
+                "(`generate --policy oracle` plays the tasks' reference solutions instead)"
             )
         if self.api == "completions":
             if self.tool_format is None:

@@ -97,12 +97,22 @@ def users(r: random.Random, count: int = 6) -> str:
 
 
 GENERATORS = {"access-log": access_log, "app-log": app_log, "numbers": numbers, "words": words, "users": users}
+SIZES = {"access-log": (80, 100_000), "app-log": (2, 100_000), "numbers": (2, 100_000), "words": (1, 100_000),
+         "users": (1, len(NAMES))}  # fmt: skip
+"""The sizes each generator can draw (a top three without ties needs enough lines; users have distinct names)."""
 
 
 def main(argv: list[str]) -> int:
     """Print the named data set drawn with the episode's seed."""
     if not argv or argv[0] not in GENERATORS:
         print(f"usage: python3 -m trajforge_data {'|'.join(GENERATORS)} [SIZE]", file=sys.stderr)
+        return 2
+    low, high = SIZES[argv[0]]
+    if len(argv) > 1 and not (argv[1].isdigit() and low <= int(argv[1]) <= high):
+        print(
+            f"trajforge_data {argv[0]}: SIZE must be a whole number from {low} to {high}, not {argv[1]!r}",
+            file=sys.stderr,
+        )
         return 2
     size = [int(argv[1])] if len(argv) > 1 else []
     sys.stdout.write(GENERATORS[argv[0]](seeded(argv[0]), *size))
