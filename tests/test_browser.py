@@ -176,6 +176,7 @@ def test_other_hosts_are_blocked_reported_and_counted(
 
     page, later, away, counted = loop.run(main())
     blocked = page.get("blocked_requests", []) + later.get("blocked_requests", [])
+    assert [m["text"] for m in later["console_messages"]].count("fetch refused") == 1  # logged once, listed once
     assert "http://tracker.example/pixel.png" in blocked and "http://api.example/data" in blocked
     assert not away["success"] and away["error"].startswith("blocked: example.com is not one of this task's sites")
     assert away["blocked_requests"] == ["https://example.com/"] and away["url"] == "http://leaky.test/"
