@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from trajforge.tasks.fixtures import FolderCache, fixture_problems
+from trajforge.tasks.parse_cache import parsed
 from trajforge.tasks.spec import TaskSpec
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
@@ -101,6 +102,10 @@ def _parse_yaml(text: str) -> Any:
     return _documents(yaml.safe_load_all(text))
 
 
+def _parse_bytes(raw: bytes) -> Any:
+    return _parse_yaml(raw.decode("utf-8"))
+
+
 def _documents(stream: Iterable[Any]) -> Any:
     """One document as it is; several (a file grown by appended documents, as `tasks synthesize` writes it)
     as one list of all their tasks."""
@@ -119,7 +124,7 @@ def _documents(stream: Iterable[Any]) -> Any:
 def _entries(file: Path, load: TaskLoad) -> list[Any]:
     try:
         raw = file.read_bytes()
-        data = _parse_yaml(raw.decode("utf-8"))
+        data = parsed(raw, _parse_bytes)
     except OSError as exc:
         load.problems.append(f"{file}: cannot read: {exc.strerror or exc}")
         return []

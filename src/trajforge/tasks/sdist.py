@@ -22,6 +22,8 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from trajforge.tasks.parse_cache import user_cache
+
 FETCH_TIMEOUT = 60.0
 
 
@@ -31,10 +33,7 @@ class SdistError(RuntimeError):
 
 def cache_dir() -> Path:
     """Where fetched source distributions are kept."""
-    if os.environ.get("TRAJFORGE_CACHE"):
-        return Path(os.environ["TRAJFORGE_CACHE"]) / "sdists"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "trajforge" / "sdists"
+    return user_cache("sdists")
 
 
 def cached_sdist(name: str, version: str, cache: Path | None = None) -> Path | None:

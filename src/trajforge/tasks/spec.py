@@ -192,8 +192,9 @@ class Solution(_Strict):
     The answer may quote what a call returned: `{{result N}}` is replaced by the
     stripped output of the N-th tool call of its part (1-based, counted over the
     solution's steps; a follow-up's answer counts its own steps from 1 again; a
-    terminal call's `output`, a file read's `content`, otherwise the result's text). A seeded task's answer can so state the values its own tool
-    results show, whatever the seed drew.
+    terminal call's `output`, a file read's `content`, otherwise the result's
+    text). A seeded task's answer can so state the values its own tool results
+    show, whatever the seed drew.
     """
 
     name: str = ""
