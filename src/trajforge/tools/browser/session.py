@@ -333,6 +333,16 @@ class BrowserSession:
             )
         await self._arrive(before.generation)
 
+    async def drained(self) -> None:
+        """Wait (at most SETTLE_SECONDS) until the page has no request in flight, then make one round trip
+        through it, so the console messages and errors its loads produced by then have arrived (an image's
+        404 is logged after the page's DOM is ready, which is when a click or navigation returns)."""
+        await self._until(lambda: not self._busy and not self._navigating, SETTLE_SECONDS)
+        page = self._page
+        if page is not None and not page.is_closed():
+            with contextlib.suppress(Error, TimeoutError):
+                await asyncio.wait_for(page.evaluate("0"), SETTLE_SECONDS)
+
     async def _arrive(self, before: int) -> None:
         """Wait for a requested navigation to commit (the old document counts as loaded until then),
         then for the new document's DOM."""

@@ -314,6 +314,7 @@ async def browser_console(ctx: ToolContext, clear: bool = False, expression: str
     async def console(session: BrowserSession) -> dict[str, Any]:
         if expression is not None:
             return await _evaluate(ctx, session, expression)
+        await session.drained()
         messages, errors = list(session.console), list(session.errors)
         if clear:
             session.console.clear()
