@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +29,6 @@ from .browser_kit import browsing
 from .scripted_server import ScriptedServer, call, reply
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.Runner]:
-    """One event loop for the module, so its tests share one browser (a launch costs seconds)."""
-    with asyncio.Runner() as runner:
-        yield runner
-
-
-@pytest.fixture(scope="module")
-def engine(loop: asyncio.Runner) -> Iterator[BrowserEngine]:
-    """The module's browser, closed at the end."""
-    shared = BrowserEngine()
-    yield shared
-    loop.run(shared.close())
 
 
 TASK = """

@@ -5,7 +5,6 @@ page; a click or key that starts nothing returns. The routing that only looks at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +45,6 @@ async def _found(request: Any) -> Any:
 
 
 FIGURES = Starlette(routes=[Route("/", _index), Route("/api/figure", _figure), Route("/found", _found)])
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.Runner]:
-    """One event loop for the module, so its tests share one browser."""
-    with asyncio.Runner() as runner:
-        yield runner
-
-
-@pytest.fixture(scope="module")
-def engine(loop: asyncio.Runner) -> Iterator[BrowserEngine]:
-    """The module's browser, closed at the end."""
-    shared = BrowserEngine()
-    yield shared
-    loop.run(shared.close())
 
 
 def test_routing_looks_only_at_hosts_that_are_not_the_episodes_sites() -> None:
