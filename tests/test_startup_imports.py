@@ -9,22 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .test_cli_generate import SPEC
+
 HEAVY = ("playwright", "starlette", "uvicorn", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "croniter")
 """Not needed without a browser, a site, a vision call or a cron schedule (croniter runs `file` on import)."""
-
-SPEC = """
-tasks:
-- id: hello-file
-  category: File Operations
-  subcategory: organizing
-  prompt: Create hello.txt containing hello.
-  check: grep -qx hello hello.txt
-  oracle:
-    steps:
-    - tool: write_file
-      args: {path: hello.txt, content: "hello\\n"}
-    answer: hello.txt says hello.
-"""
 
 
 def _loaded_after(code: str) -> list[str]:
