@@ -99,10 +99,9 @@ class BrowserSession:
     _requests: int = 0
     """Requests the page has made (a count, to tell whether an action started any)."""
     _busy: set[Request] = field(default_factory=set)
+    """The page's requests still in flight."""
     _watched: weakref.WeakSet[Page] = field(default_factory=weakref.WeakSet)
     """Pages our listeners are on: a page watched twice would report each console message twice."""
-    _opening: bool = False
-    """The page's requests still in flight."""
     _waiters: list[asyncio.Future[None]] = field(default_factory=list)
     """Waits for the page's next navigation or request event (`_until`)."""
     _launch: int = 0
@@ -172,14 +171,12 @@ class BrowserSession:
 
     async def _new_page(self) -> Page:
         assert self._context is not None
-        self._opening = True  # the context's "page" event for a page we open ourselves is not a popup
-        try:
-            page = await self._context.new_page()
-        finally:
-            self._opening = False
-        return page if page in self._watched else self._watch(page)
+        return self._watch(await self._context.new_page())
 
     def _watch(self, page: Page) -> Page:
+        # Once per page: a page we open ourselves also fires the context's "page" event (`_popup`).
+        if page in self._watched:
+            return page
         self._watched.add(page)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append({"message": str(error), "source": "exception"}))
@@ -194,7 +191,7 @@ class BrowserSession:
 
     def _popup(self, page: Page) -> None:
         """A link or script opened a new tab: the episode goes on in it, as a person would."""
-        if page != self._page and not self._opening and page not in self._watched:
+        if page != self._page:
             self._page = self._watch(page)
             self._generation += 1
             self._wake()
