@@ -127,10 +127,16 @@ class HTTPClient:
             self._proxy, self._problem = _proxy_for(self.origin)
         except TransportError as exc:
             self.origin, self._proxy, self._problem = Origin("http", "", 0, "", ""), None, str(exc)
-        self._headers = (
+        headers = (
             f"Host: {self.origin.authority}\r\nAuthorization: Bearer {api_key or 'EMPTY'}\r\n"
             f"Accept: application/json\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: trajforge/{__version__}\r\n"
-        ).encode("latin-1", "replace")
+        )
+        self._target = self.origin.prefix  # what each request's path follows
+        if self._proxy is not None and self.origin.scheme == "http":  # a forward proxy takes the whole URL
+            self._target = f"http://{self.origin.authority}{self._target}"
+            if self._proxy.auth:
+                headers += f"Proxy-Authorization: Basic {self._proxy.auth}\r\n"
+        self._headers = headers.encode("latin-1", "replace")
 
     async def post(self, path: str, body: Any) -> bytes:
         """POST `body` as JSON to base URL + `path`; the 2xx reply's body, else StatusError or TransportError."""
@@ -162,12 +168,8 @@ class HTTPClient:
             self._idle.popleft().close()
 
     def _message(self, method: str, path: str, body: bytes | None) -> bytes:
-        target = self.origin.prefix + path + self.origin.query
-        if self._proxy is not None and self.origin.scheme == "http":  # a forward proxy takes the whole URL
-            target = f"http://{self.origin.authority}{target}"
+        target = self._target + path + self.origin.query
         head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1", "replace") + self._headers
-        if self._proxy is not None and self.origin.scheme == "http" and self._proxy.auth:
-            head += f"Proxy-Authorization: Basic {self._proxy.auth}\r\n".encode("latin-1")
         if body is None:
             return head + b"\r\n"
         return head + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
