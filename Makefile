@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml scripts/ensure-system-packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q src  # as pip does for a wheel: start-up reads bytecode, even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from .test_cli_generate import SPEC
 
-HEAVY = ("playwright", "starlette", "uvicorn", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "croniter")
-"""Not needed without a browser, a site, a vision call or a cron schedule (croniter runs `file` on import)."""
+HEAVY = (
+    *("playwright", "starlette", "uvicorn", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "croniter"),
+    *("trajforge.trace.textformats", "trajforge.policy.native"),
+)
+"""Not needed without a browser, a site, a vision call, a cron schedule (croniter runs `file` on import), or a
+model-native tool format (`--tool-format`: the formats' parsers)."""
 
 
 def _loaded_after(code: str) -> list[str]:

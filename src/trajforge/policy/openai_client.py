@@ -20,7 +20,6 @@ from trajforge.policy.chat_template import ChatTemplateError
 from trajforge.policy.config import ModelConfig
 from trajforge.policy.endpoints import EndpointPool
 from trajforge.policy.http_client import HTTPClient, HTTPFailure, StatusError, TransportError
-from trajforge.policy.native import calls_from_content, message_from_generation, parse_completion
 from trajforge.policy.replies import MalformedReply, ParsedReply, parse_message, parse_reply
 from trajforge.trace import Message
 from trajforge.trace.turns import dumps
@@ -105,11 +104,15 @@ class OpenAIPolicy:
             raise ModelError(f"malformed reply: {exc}") from None
         if self.config.tool_format is None:
             return reply
+        from trajforge.policy.native import calls_from_content  # the model formats' parsers: only runs that name one
+
         message, _ = calls_from_content(reply.message, self.config.tool_format, tools)
         return ParsedReply(message, reply.usage, reply.reasoning_field)
 
     async def _raw_exchange(self, messages: list[Message], tools: list[dict[str, Any]]) -> ParsedReply:
         """One /v1/completions call on the chat template's prompt, its text parsed with the tool format."""
+        from trajforge.policy.native import message_from_generation, parse_completion
+
         config = self.config
         if config.chat_template is None or config.tool_format is None:
             raise ModelError("api completions needs a chat template and a tool format")

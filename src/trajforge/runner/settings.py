@@ -18,10 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trajforge.policy import ModelConfig
 from trajforge.policy.chat_template import ChatTemplate, load_chat_template
-from trajforge.policy.native import NO_REASONING
 from trajforge.sandbox import SandboxConfig
 from trajforge.tools import parse_toolsets
-from trajforge.trace import textformats
 
 CONFIG_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 REASONING_FIELDS = ("reasoning", "reasoning_content")
@@ -178,15 +176,24 @@ class RunOptions(_Strict):
     @field_validator("tool_format")
     @classmethod
     def _tool_format(cls, value: str | None) -> str | None:
-        if value is not None and value not in textformats.formats():
+        if value is None:
+            return value
+        from trajforge.trace import textformats  # the model formats: imported by runs that name one
+
+        if value not in textformats.formats():
             raise ValueError(f"unknown tool format {value!r}; known: {', '.join(textformats.formats())}")
         return value
 
     @field_validator("reasoning_parser")
     @classmethod
     def _reasoning_parser(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from trajforge.policy.native import NO_REASONING
+        from trajforge.trace import textformats
+
         known = (*textformats.REASONING_STYLES, NO_REASONING)
-        if value is not None and value not in known:
+        if value not in known:
             raise ValueError(f"unknown reasoning parser {value!r}; known: {', '.join(known)}")
         return value
 
