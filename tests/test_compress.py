@@ -148,6 +148,10 @@ def test_pipeline_writes_a_dataset_that_validates(tokenizer: Path, tmp_path: Pat
     assert check.returncode == 0, check.stdout + check.stderr
     saved = json.loads((out / "compress-report.json").read_text())
     assert saved["configs"]["long"]["compressed"] == 2 and saved["configs"]["long"]["tokens_after"]["max"] <= 3000
+    # the test tokenizer is byte-level BPE: counted by tiktoken on its vocabulary, every text checked at first
+    assert saved["counted_by"] == ["tiktoken's BPE on the tokenizer's vocabulary, checked against the tokenizer"]
+    assert saved["configs"]["long"]["fast_checked"] > 0
+    assert "Tokens counted by: tiktoken's BPE" in (out / "README.md").read_text()
     datasets = pytest.importorskip("datasets")
     loaded = datasets.load_dataset(str(out), "long", split="train", cache_dir=str(tmp_path / "cache"))
     assert loaded["id"] == [e.id for e in episodes]

@@ -13,6 +13,11 @@ The rule holds for the tokenizers in use, but not by construction for all
 tokens that strip the spaces beside them), so it is used only for tokenizers
 without stripping added tokens, and checked on the first texts against whole
 counts; one mismatch turns it off for the counter's life.
+
+Pieces hold no special tokens, so for a plain byte-level BPE tokenizer they are
+counted by `bpe_fast` (tiktoken on the tokenizer's own vocabulary), checked
+against the tokenizer on the first texts and on one batch in `FAST_SAMPLE_EVERY`
+after: one difference drops it for the counter's life.
 """
 
 from __future__ import annotations
@@ -22,10 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trajforge.trace.bpe_fast import FastBPE, fast_bpe
+
 CACHE_CHARS = 64 << 20
 """Characters of cached pieces kept at most; the cache is emptied when it grows past this."""
 VERIFY_TEXTS = 16
 """Texts holding special tokens counted both ways before the rule is trusted."""
+FAST_VERIFY_TEXTS = 256
+"""Pieces counted both by the fast counter and by the tokenizer before the fast counter is trusted."""
+FAST_SAMPLE_EVERY = 64
+"""After that, one batch in this many is still counted both ways."""
 
 
 @dataclass
@@ -40,11 +51,23 @@ class PieceCounter:
     _verified: int = 0
     additive: bool = True
     """Whether counts are summed over pieces (False once a check found the tokenizer is not additive)."""
+    fast: bool = True
+    """Whether pieces are counted by `bpe_fast` (False when it does not apply, or once it differed)."""
+    fast_reason: str = ""
+    """Why the fast counter is not used (empty while it is)."""
+    fast_checked: int = 0
+    """Pieces the fast counter counted that the tokenizer counted too (all agreed while `fast` holds)."""
+    _fast: FastBPE | None = None
+    _batches: int = 0
 
     def __post_init__(self) -> None:
         self._pattern = _special_pattern(self.tokenizer)
         if self._pattern is None:
             self.additive = False
+            self.fast, self.fast_reason = False, "texts are counted whole (the tokenizer's added tokens)"
+        elif self.fast:
+            self._fast, self.fast_reason = fast_bpe(self.tokenizer)
+            self.fast = self._fast is not None
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each text (no special tokens added), as `encode` would count the whole text."""
@@ -52,7 +75,7 @@ class PieceCounter:
             return self._counted(list(texts))
         split = [_split(self._pattern, text) for text in texts]
         unverified = [i for i, (_, specials) in enumerate(split) if specials] if self._verified < VERIFY_TEXTS else []
-        counts = self._counted([piece for pieces, _ in split for piece in pieces])
+        counts = self._counted([piece for pieces, _ in split for piece in pieces], pieces=True)
         totals, at = [], 0
         for pieces, specials in split:
             totals.append(sum(counts[at : at + len(pieces)]) + specials)
@@ -61,22 +84,42 @@ class PieceCounter:
             whole = self._encode([texts[i] for i in unverified])
             if any(totals[i] != w for i, w in zip(unverified, whole, strict=True)):
                 self.additive = False  # this tokenizer does not count by pieces: whole texts from now on
+                self.fast, self.fast_reason = False, "texts are counted whole (not additive over pieces)"
                 return self._counted(list(texts))
             self._verified += len(unverified)
         return totals
 
-    def _counted(self, texts: list[str]) -> list[int]:
-        """Counts of `texts`, each distinct text not in the cache encoded once (in one batch)."""
+    def _counted(self, texts: list[str], *, pieces: bool = False) -> list[int]:
+        """Counts of `texts`, each distinct text not in the cache encoded once (in one batch).
+
+        `pieces`: the texts hold no special tokens, so the fast counter may count them.
+        """
         cache = self._cache
         if self._cached_chars > self.cache_chars:  # emptied between calls, so this call's hits stay
             cache.clear()
             self._cached_chars = 0
         missing = list(dict.fromkeys(text for text in texts if text not in cache))
         if missing:
-            for text, value in zip(missing, self._encode(missing), strict=True):
+            values = self._encode_pieces(missing) if pieces and self.fast else self._encode(missing)
+            for text, value in zip(missing, values, strict=True):
                 cache[text] = value
                 self._cached_chars += len(text)
         return [cache[text] for text in texts]
+
+    def _encode_pieces(self, texts: list[str]) -> list[int]:
+        """Counts by the fast counter, compared with the tokenizer's on the first pieces and a sample after."""
+        assert self._fast is not None
+        counts = self._fast.count(texts)
+        self._batches += 1
+        if self.fast_checked < FAST_VERIFY_TEXTS or self._batches % FAST_SAMPLE_EVERY == 0:
+            exact = self._encode(texts)
+            if exact != counts:
+                wrong = next(i for i, (a, b) in enumerate(zip(exact, counts, strict=True)) if a != b)
+                self.fast, self._fast = False, None
+                self.fast_reason = f"differed from the tokenizer ({counts[wrong]} vs {exact[wrong]} tokens)"
+                return exact
+            self.fast_checked += len(texts)
+        return counts
 
     def _encode(self, texts: list[str]) -> list[int]:
         if not texts:

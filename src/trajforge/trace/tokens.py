@@ -71,6 +71,18 @@ class TokenCounter:
             self._pieces = PieceCounter(self._tokenizer)
         return self._pieces.count(texts)
 
+    def counted_by(self) -> tuple[str, int]:
+        """What counts texts (the estimate, the tokenizer, or tiktoken's BPE on its vocabulary), and the texts
+        the fast counter counted that the tokenizer counted too, so far."""
+        if self._tokenizer is None:
+            return f"an estimate ({CHARS_PER_TOKEN} characters a token)", 0
+        if self._pieces is None:
+            self._pieces = PieceCounter(self._tokenizer)
+        pieces = self._pieces
+        if pieces.fast:
+            return "tiktoken's BPE on the tokenizer's vocabulary, checked against the tokenizer", pieces.fast_checked
+        return f"the tokenizer ({pieces.fast_reason})", pieces.fast_checked
+
     def count_one(self, text: str) -> int:
         """Tokens of one text."""
         return self.count([text])[0]

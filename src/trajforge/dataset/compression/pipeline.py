@@ -90,14 +90,22 @@ class ConfigCounts:
     """Lines or rows that are no usable episode (malformed, unrenderable), each named in `problems`."""
     model_summaries: int = 0
     summary_fallbacks: int = 0
+    counted_by: list[str] = field(default_factory=list)
+    """What counted the tokens (each way once): the tokenizer, or the fast BPE counter checked against it."""
+    fast_checked: int = 0
+    """Texts the fast counter counted that the tokenizer counted too (a difference turns it off, said above)."""
     tokens_before: list[int] = field(default_factory=list)
     tokens_after: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def merge(self, other: ConfigCounts) -> None:
         """Add another piece's counts."""
-        for name in ("read", "fits", "compressed", "too_long", "skipped", "model_summaries", "summary_fallbacks"):
+        for name in (
+            *("read", "fits", "compressed", "too_long", "skipped", "model_summaries", "summary_fallbacks"),
+            "fast_checked",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.counted_by.extend(way for way in other.counted_by if way not in self.counted_by)
         self.tokens_before.extend(other.tokens_before)
         self.tokens_after.extend(other.tokens_after)
         self.problems.extend(other.problems)
@@ -124,9 +132,11 @@ class CompressReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as written to `OUT/compress-report.json`."""
+        counted_by = list(dict.fromkeys(way for counts in self.configs.values() for way in counts.counted_by))
         return {
             "max_tokens": self.settings.max_tokens,
             "tokenizer": self.settings.tokenizer or "estimate (4 characters a token)",
+            "counted_by": counted_by,
             "keep_last": self.settings.keep_last,
             "too_long": "kept unchanged" if self.settings.keep_too_long else "dropped",
             "configs": {name: counts.summary() for name, counts in self.configs.items()},
@@ -289,11 +299,22 @@ def _finished(job: _Job) -> ConfigCounts | None:
 def _piece(job: _Job) -> ConfigCounts:
     """Compress one piece with the extractive summary and write its part file."""
     counts, rows = ConfigCounts(), []
-    for outcome, _ in _outcomes(job, counts, reserve=0):
-        if outcome.row is not None:
-            rows.append(outcome.row)
+    with _counting(job, counts):
+        for outcome, _ in _outcomes(job, counts, reserve=0):
+            if outcome.row is not None:
+                rows.append(outcome.row)
     _write_part(job, rows, counts)
     return counts
+
+
+@contextlib.contextmanager
+def _counting(job: _Job, counts: ConfigCounts) -> Iterator[None]:
+    """Notes in `counts` what counted this piece's tokens and how many of its texts were checked both ways."""
+    counter = cached_counter(job.settings.tokenizer, job.settings.chat_template)
+    _, checked_before = counter.counted_by()
+    yield
+    way, checked = counter.counted_by()
+    counts.counted_by, counts.fast_checked = [way], checked - checked_before
 
 
 async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
@@ -326,8 +347,9 @@ async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
         counts.model_summaries += 1
         outcome.row, outcome.tokens_after = row, tokens
 
-    pairs = list(_outcomes(job, counts, reserve=settings.summary_max_tokens))
-    await asyncio.gather(*(summarize(outcome, episode) for outcome, episode in pairs))
+    with _counting(job, counts):
+        pairs = list(_outcomes(job, counts, reserve=settings.summary_max_tokens))
+        await asyncio.gather(*(summarize(outcome, episode) for outcome, episode in pairs))
     kept = [outcome for outcome, _ in pairs if outcome.row is not None]
     counts.tokens_after = [outcome.tokens_after for outcome in kept]
     _write_part(job, [outcome.row for outcome in kept if outcome.row is not None], counts)
@@ -451,6 +473,7 @@ def _card(report: CompressReport) -> str:
         f"Rows fitted to {report.settings.max_tokens} tokens ({report.to_json()['tokenizer']})"
         " by `trajforge compress`:",
         f"the last {report.settings.keep_last} turns kept, the fewest middle turns replaced by one summary turn.",
+        f"Tokens counted by: {'; '.join(report.to_json()['counted_by']) or '-'}.",
         "",
         "| config | read | fit | compressed | too long | skipped | model summaries | fallbacks |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
