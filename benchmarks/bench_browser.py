@@ -75,6 +75,7 @@ class _PeakMemory:
         self.peak_pss = 0
         self.peak_with_driver = 0
         self.driver: list[int] = []
+        self.cpu = CpuByProcess()
         self._task: asyncio.Task[None] | None = None
 
     def pids(self) -> list[int]:
@@ -93,6 +94,7 @@ class _PeakMemory:
         # PSS (smaps_rollup walks every mapping) every 400 ms; otherwise sampling slows the tools it times.
         if tick % 10 == 0:
             pids, self.driver = self.pids(), self.driver_pids()
+        self.cpu.sample(pids + self.driver)
         self.peak = max(self.peak, rss_bytes(pids))
         self.peak_with_driver = max(self.peak_with_driver, rss_bytes(pids + self.driver))
         if tick % 4 == 0:
@@ -142,11 +144,13 @@ async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) 
         rates = []
         with _PeakMemory(pool) as memory:
             cpu_before = cpu_seconds(memory.pids() + memory.driver_pids())
+            await asyncio.to_thread(memory.cpu.start, memory.pids() + memory.driver_pids())
             for _ in range(rounds):
                 latencies, seconds = await _round(pool, episodes, concurrency, by_tool)
                 all_latencies += latencies
                 rates.append(episodes / seconds)
             cpu = cpu_seconds(memory.pids() + memory.driver_pids()) - cpu_before
+            by_kind = await asyncio.to_thread(memory.cpu.stop, memory.pids() + memory.driver_pids())
         ordered = sorted(all_latencies)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         print(f"{episodes} episodes x {len(ACTIONS)} actions, {concurrency} at a time, {rounds} rounds")
@@ -157,6 +161,8 @@ async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) 
         load = os.getloadavg()[0]
         print(f"CPU per action (this process, driver, browsers; exited renderers included): "
               f"{cpu / len(ordered) * 1000:.0f} ms; load average {load:.1f} on {os.cpu_count()} cores")  # fmt: skip
+        print("  of which, per action (ms): " + ", ".join(
+            f"{kind} {seconds / len(ordered) * 1000:.1f}" for kind, seconds in _with_rest(by_kind, cpu)))  # fmt: skip
         print(f"peak RSS (this process + browsers, summed): {memory.peak / 2**30:.2f} GB (target < 2.5); "
               f"peak PSS (shared pages counted once): {memory.peak_pss / 2**30:.2f} GB; "
               f"with Playwright's driver: {memory.peak_with_driver / 2**30:.2f} GB RSS")  # fmt: skip
@@ -190,6 +196,85 @@ def _children(parent: int) -> list[int]:
         except (OSError, ValueError):
             continue  # gone meanwhile
     return found
+
+
+class CpuByProcess:
+    """CPU time per kind of process (our process, the driver, Chromium's browser process, its renderers...)
+    between `start` and `stop`. Each process is read at every sample; one that exits between two samples
+    keeps what its last sample saw, so the kinds add up to a little less than `cpu_seconds` (the rest is
+    shown as such). A process first seen after `start` counts from its birth."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._started = 0.0
+        self._running = False
+
+    def start(self, pids: list[int]) -> None:
+        self._first, self._last = {}, {}
+        self._started = _boot_seconds()
+        self._running = True
+        self.sample(pids)
+        self._first = {pid: cpu for pid, (_, cpu) in self._last.items()}
+
+    def sample(self, pids: list[int]) -> None:
+        if not self._running:
+            return
+        for pid in pids:
+            read = _own_cpu(pid)
+            if read is None:
+                continue
+            born, cpu = read
+            if pid not in self._first and born >= self._started:
+                self._first[pid] = 0.0
+            kind = self._last[pid][0] if pid in self._last else _kind(pid)
+            self._last[pid] = (kind, cpu)
+
+    def stop(self, pids: list[int]) -> dict[str, float]:
+        self.sample(pids)
+        self._running = False
+        totals: dict[str, float] = {}
+        for pid, (kind, cpu) in self._last.items():
+            if pid in self._first:  # a process alive before start that we met only later counts nothing
+                totals[kind] = totals.get(kind, 0.0) + cpu - self._first[pid]
+        return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def _with_rest(by_kind: dict[str, float], total: float) -> list[tuple[str, float]]:
+    rest = total - sum(by_kind.values())
+    return [*by_kind.items(), ("exited between samples", rest)]
+
+
+def _own_cpu(pid: int) -> tuple[float, float] | None:
+    """(start time since boot, utime + stime) of one process, in seconds; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[19]) / tick, (int(fields[11]) + int(fields[12])) / tick
+
+
+def _boot_seconds() -> float:
+    return float(Path("/proc/uptime").read_text().split()[0])
+
+
+def _kind(pid: int) -> str:
+    """What a process of the run is: ours, the driver, or which Chromium process."""
+    if pid == os.getpid():
+        return "python"
+    try:
+        # Chromium's child processes rewrite their title: their arguments come joined by spaces
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+    except OSError:
+        return "gone"
+    if b"run-driver" in args:
+        return "driver"
+    kind = next((a.partition(b"=")[2].decode() for a in args if a.startswith(b"--type=")), "browser")
+    if kind == "renderer" and b"--top-chrome-webui" in args:
+        return "renderer (browser UI)"
+    sub = next((a.partition(b"=")[2].decode() for a in args if a.startswith(b"--utility-sub-type=")), "")
+    return f"{kind} {sub.split('.')[0]}" if sub else kind
 
 
 def cpu_seconds(pids: list[int]) -> float:
