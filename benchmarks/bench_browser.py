@@ -137,7 +137,8 @@ async def _latency(episodes: int, concurrency: int, rounds: int, browsers: int) 
     try:
         started = time.perf_counter()
         await asyncio.gather(*(engine.browser() for engine in pool.engines))
-        print(f"browsers: {len(pool.engines)}, started in {time.perf_counter() - started:.2f} s")
+        print(f"browsers: {len(pool.engines)} x {pool.engines[0].executable}, "
+              f"started in {time.perf_counter() - started:.2f} s")  # fmt: skip
         await _round(pool, 1, 1)  # warm: first contexts, first pages
         all_latencies: list[float] = []
         by_tool: dict[str, list[float]] = {}

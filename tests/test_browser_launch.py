@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from trajforge.tools.browser import BrowserEngine
+from trajforge.tools.browser import engine as engine_module
 from trajforge.tools.browser.engine import DISABLED_FEATURES, PLAYWRIGHT_DISABLED_FEATURES
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed")
@@ -56,3 +57,14 @@ def test_no_renderer_is_spent_on_the_address_bar(loop: asyncio.Runner, engine: B
 
     listed = loop.run(targets())
     assert not [t for t in listed if "omnibox" in t or t.startswith("browser_ui")], listed
+
+
+def test_the_headless_shell_is_used_when_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shell = tmp_path / "chromium-headless-shell"
+    monkeypatch.delenv("TRAJFORGE_CHROMIUM", raising=False)
+    monkeypatch.setattr(engine_module, "HEADLESS_SHELL", str(shell))
+    assert BrowserEngine().executable == engine_module.CHROMIUM  # not installed
+    shell.write_text("")
+    assert BrowserEngine().executable == str(shell)
+    monkeypatch.setenv("TRAJFORGE_CHROMIUM", "/opt/other/chrome")
+    assert BrowserEngine().executable == "/opt/other/chrome"  # the user's choice wins
