@@ -4,14 +4,27 @@ the last `--disable-features`), and no renderer is spent on browser UI nobody se
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import async_playwright
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from trajforge.tools.browser import BrowserEngine
 from trajforge.tools.browser import engine as engine_module
-from trajforge.tools.browser.engine import DISABLED_FEATURES, PLAYWRIGHT_DISABLED_FEATURES
+from trajforge.tools.browser.engine import (
+    CHROMIUM,
+    DISABLED_FEATURES,
+    HEADLESS_SHELL,
+    PLAYWRIGHT_DISABLED_FEATURES,
+    is_headless_shell,
+)
+
+from .browser_kit import browsing
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed")
 
@@ -68,3 +81,48 @@ def test_the_headless_shell_is_used_when_installed(tmp_path: Path, monkeypatch: 
     assert BrowserEngine().executable == str(shell)
     monkeypatch.setenv("TRAJFORGE_CHROMIUM", "/opt/other/chrome")
     assert BrowserEngine().executable == "/opt/other/chrome"  # the user's choice wins
+
+
+def _installed_shell() -> str | None:
+    """Debian's headless shell, or one TRAJFORGE_CHROMIUM names."""
+    for candidate in (HEADLESS_SHELL, os.environ.get("TRAJFORGE_CHROMIUM", "")):
+        if candidate and is_headless_shell(candidate) and Path(candidate).exists():
+            return candidate
+    return None
+
+
+async def _echo(request: Any) -> Any:
+    lines = "".join(
+        f"<li>{k}: {v}</li>" for k, v in sorted(request.headers.items()) if k.startswith(("accept", "user"))
+    )
+    return HTMLResponse(f"<!doctype html><title>Echo</title><ul>{lines}</ul><button>Search</button>")
+
+
+ECHO = Starlette(routes=[Route("/", _echo)])
+SEEN_JS = "[navigator.userAgent, navigator.languages.join(), devicePixelRatio, innerWidth, innerHeight]"
+
+
+@pytest.mark.skipif(_installed_shell() is None, reason="no chromium-headless-shell installed")
+def test_pages_see_the_same_in_the_headless_shell(loop: asyncio.Runner) -> None:
+    async def seen(executable: str) -> tuple[Any, ...]:
+        engine = BrowserEngine(executable=executable)
+        try:
+            async with browsing(("shop",), engine=engine, extra={"echo.test": ECHO}) as b:  # type: ignore[dict-item]
+                await b.call("browser_navigate", url="http://echo.test/")
+                echoed = (await b.call("browser_snapshot", full=True))["snapshot"]
+                assert "user-agent: Mozilla" in echoed
+                page = await b.session.page()
+                facts = await page.evaluate(SEEN_JS)
+                echo_png = await page.screenshot()
+                await b.call("browser_navigate", url="http://shop.test/")
+                boxes = (await b.call("browser_vision", question="-", annotate=True))["annotations"]
+                return echoed, facts, echo_png, await page.screenshot(), boxes
+        finally:
+            await engine.close()
+
+    shell = _installed_shell()
+    assert shell is not None
+    chromium, headless_shell = loop.run(seen(CHROMIUM)), loop.run(seen(shell))
+    for what, theirs, ours in zip(("headers", "navigator", "echo screenshot", "shop screenshot", "boxes"),
+                                  chromium, headless_shell, strict=True):  # fmt: skip
+        assert theirs == ours, what

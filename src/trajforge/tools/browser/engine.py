@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import itertools
 import os
+import platform
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +51,18 @@ DISABLED_FEATURES = (
     "WebUIOmniboxPopup",
     "WebUIOmniboxAimPopup",
 )
+SHELL_ARGS = (
+    # Pages see in the headless shell what /usr/bin/chromium shows them, so a record made on either
+    # replays the same on the other: the shell's default hinting (full) rounds glyph advances, which
+    # moved a button's box by 2 px; with slight hinting screenshots of the fixture sites are byte for
+    # byte the same. The languages and the user agent (its version reduced, as Chromium's) likewise.
+    "--font-render-hinting=slight",
+    "--accept-lang=en-US,en",  # navigator.languages; the header's weights come with `request_headers`
+)
+USER_AGENT = " ".join((
+    "Mozilla/5.0 (X11; Linux {machine}) AppleWebKit/537.36 (KHTML, like Gecko)",
+    "HeadlessChrome/{major}.0.0.0 Safari/537.36",
+))  # fmt: skip
 _ENGINES = itertools.count(1)
 
 
@@ -94,6 +108,11 @@ class BrowserEngine:
             return await self._launch()
 
     @property
+    def request_headers(self) -> dict[str, str]:
+        """Headers a context adds to its requests so they read as /usr/bin/chromium's (see SHELL_ARGS)."""
+        return {"Accept-Language": "en-US,en;q=0.9"} if is_headless_shell(self.executable) else {}
+
+    @property
     def running(self) -> bool:
         """Whether a browser is started and connected."""
         return self._browser is not None and self._browser.is_connected()
@@ -108,6 +127,8 @@ class BrowserEngine:
 
                 self._playwright = await async_playwright().start()
             args = [*self.args, disable_features(), self.sites.resolver_rule, self.marker]
+            if is_headless_shell(self.executable):
+                args += [*SHELL_ARGS, *await _shell_user_agent(self.executable)]
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.executable, args=args, headless=True
             )
@@ -163,6 +184,23 @@ def default_executable() -> str:
     if named:
         return named
     return HEADLESS_SHELL if Path(HEADLESS_SHELL).exists() else CHROMIUM
+
+
+def is_headless_shell(executable: str) -> bool:
+    """Whether `executable` is a Chromium headless shell (Debian's, or one Playwright downloaded)."""
+    return re.search(r"headless[-_]shell", Path(executable).name) is not None
+
+
+async def _shell_user_agent(executable: str) -> list[str]:
+    """The `--user-agent` switch that gives the shell Chromium's user agent (major version only)."""
+    process = await asyncio.create_subprocess_exec(
+        executable, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    out, _ = await process.communicate()
+    found = re.search(rb"(\d+)\.\d+\.\d+\.\d+", out)
+    if found is None:
+        return []  # an unknown build: it keeps its own user agent
+    return [f"--user-agent={USER_AGENT.format(machine=platform.machine(), major=int(found.group(1)))}"]
 
 
 def disable_features() -> str:

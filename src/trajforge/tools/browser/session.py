@@ -161,7 +161,7 @@ class BrowserSession:
             viewport=VIEWPORT,  # type: ignore[arg-type]
             service_workers="block",
             accept_downloads=False,
-            extra_http_headers={SESSION_HEADER: self._tenant},
+            extra_http_headers={**self.engine.request_headers, SESSION_HEADER: self._tenant},
         )
         self._context.set_default_timeout(ACTION_TIMEOUT_MS)
         self._context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
