@@ -11,7 +11,11 @@ and p95 latency of one action, episodes per second, and the peak resident memory
 plus every Chromium process of the run, sampled every 100 ms (PSS every 400 ms), and apart the
 peak with Playwright's driver (a node process) added. Wall latency grows with the machine's load, so
 it also prints the CPU seconds one action costs (this process, the driver and the browsers together):
-that figure barely moves with load, so before/after comparisons on a busy machine use it.
+that figure moves less with load than latency, so before/after comparisons on a busy machine use it.
+Beneath it the same CPU by kind of process (Chromium's browser process, its renderers, its network
+service, the driver, this process), each process read every 100 ms: what a process did between its
+last reading and its exit is shown as "exited between samples". The browsers are Debian's
+chromium-headless-shell when installed, else /usr/bin/chromium (the first line names it).
 Targets on this machine: median action under 150 ms, p95 under 500 ms, peak RSS under 2.5 GB.
 
 `--memory N` runs N episodes (4 at a time) and prints the RSS every tenth of the way: it should
