@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,11 @@ from trajforge.tools.browser import BrowserEngine
 # Machines here are noisy (CI has 2 cores): correctness is tested, never timing.
 settings.register_profile("trajforge", deadline=None)
 settings.load_profile("trajforge")
+
+# Browser tests run Debian's /usr/bin/chromium (the project's rule for tests), also where the faster
+# chromium-headless-shell is installed and would be the engine's default; the CLI runs tests start inherit
+# it. `test_browser_launch` compares the two browsers' pages where the shell is installed.
+os.environ.setdefault("TRAJFORGE_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
