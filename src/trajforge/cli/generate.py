@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -153,6 +152,8 @@ def parse_options(given: dict[str, Any], run_file: Path | None = None) -> RunOpt
 
 
 def _read_run_file(path: Path) -> dict[str, Any]:
+    import yaml  # only runs with a --run file read YAML here (the task files' parses are cached)
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -26,6 +26,8 @@ REASONING_FIELDS = ("reasoning", "reasoning_content")
 
 
 class _Strict(BaseModel):
+    # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
+    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
@@ -97,9 +99,9 @@ class RunOptions(_Strict):
 
     out: Path | None = None
     tasks: list[str] = Field(default_factory=lambda: ["builtin"])
-    category: list[str] = Field(default_factory=list)
+    category: list[str] = []
     policy: Literal["oracle", "model"] = "model"
-    endpoint: list[str] = Field(default_factory=list)
+    endpoint: list[str] = []
     model: str = ""
     api_key: str = Field("", repr=False)
     config: str = ""
@@ -118,7 +120,7 @@ class RunOptions(_Strict):
     max_turns: int | None = Field(None, ge=1)
     wall_seconds: float | None = Field(None, gt=0)
     toolsets: str | None = None
-    extra_body: dict[str, Any] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = {}
     request_timeout: float = Field(600.0, gt=0)
     reasoning_field: list[str] = Field(default_factory=lambda: list(REASONING_FIELDS))
     max_context_tokens: int | None = Field(None, ge=1)

@@ -36,6 +36,8 @@ _SKILL_FILE = re.compile(r"^(references|templates|scripts|assets)/(?!.*(^|/)\.\.
 
 
 class _Strict(BaseModel):
+    # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
+    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -55,7 +57,7 @@ class HomeSkill(_Strict):
     body: Text = Field(min_length=1)
     """The instructions after the front matter."""
     category: str | None = None
-    files: dict[str, Text] = Field(default_factory=dict)
+    files: dict[str, Text] = {}
     """Supporting files: path under references/, templates/, scripts/ or assets/ -> text."""
 
     @field_validator("name", "category")
@@ -128,12 +130,12 @@ class AgentHomeSpec(_Strict):
     """A multi-session series: tasks naming the same shared home run one after another (in the order
     given) and each starts from the home the one before left, kept in the run folder's `homes/NAME/`.
     The first of the series lays out the preloaded state below; later ones start from what was left."""
-    memory: list[Text] = Field(default_factory=list)
-    user: list[Text] = Field(default_factory=list)
-    skills: list[HomeSkill] = Field(default_factory=list)
-    sessions: list[HomeSession] = Field(default_factory=list)
-    todos: list[HomeTodo] = Field(default_factory=list)
-    jobs: list[HomeJob] = Field(default_factory=list)
+    memory: list[Text] = []
+    user: list[Text] = []
+    skills: list[HomeSkill] = []
+    sessions: list[HomeSession] = []
+    todos: list[HomeTodo] = []
+    jobs: list[HomeJob] = []
 
     @field_validator("clock")
     @classmethod
@@ -170,9 +172,9 @@ class SimulatedUser(_Strict):
 class UserSpec(_Strict):
     """Who answers clarify and whether the conversation goes on after the agent's answer."""
 
-    replies: list[Text] | dict[str, Text] = Field(default_factory=list)
+    replies: list[Text] | dict[str, Text] = []
     """Answers to clarify: in order (a list), or by a word of the question (a mapping; key `*` for any other)."""
-    follow_ups: list[Text] = Field(default_factory=list)
+    follow_ups: list[Text] = []
     """Later human turns, each sent after the agent's final answer."""
     simulate: SimulatedUser | None = None
     max_user_turns: int = Field(default=3, ge=0, le=20)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from trajforge.tasks.fixtures import FolderCache, fixture_problems
@@ -86,20 +85,34 @@ def load_tasks(paths: Iterable[Path | str] = ("builtin",)) -> TaskLoad:
     return load
 
 
+class _NotYAML(ValueError):
+    """A task file PyYAML refuses: where and why."""
+
+    def __init__(self, line: str, problem: str) -> None:
+        super().__init__(f"{line} not YAML: {problem}")
+
+
 def _parse_yaml(text: str) -> Any:
     """libyaml's loader when present (the pure-Python one was most of `generate`'s start-up).
 
     A document libyaml refuses is parsed again by the pure-Python loader, whose
     errors (and acceptance of escapes such as lone surrogates, which the spec's
-    fields then reject by name) are the ones users see.
+    fields then reject by name) are the ones users see. Raises _NotYAML.
     """
+    import yaml  # a start-up whose task files are all in the parse cache needs no YAML
+
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
             return _documents(yaml.load_all(text, Loader=fast))
         except yaml.YAMLError:
             pass
-    return _documents(yaml.safe_load_all(text))
+    try:
+        return _documents(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise _NotYAML(line, getattr(exc, "problem", None) or str(exc)) from None
 
 
 def _parse_bytes(raw: bytes) -> Any:
@@ -132,10 +145,8 @@ def _entries(file: Path, load: TaskLoad) -> list[Any]:
         number = raw.count(b"\n", 0, exc.start) + 1
         load.problems.append(f"{file}: line {number} not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")
         return []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        load.problems.append(f"{file}:{line} not YAML: {getattr(exc, 'problem', None) or exc}")
+    except _NotYAML as exc:
+        load.problems.append(f"{file}:{exc}")
         return []
     if isinstance(data, dict) and "tasks" in data:
         data = data["tasks"]

@@ -19,6 +19,8 @@ from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
 
 class _Strict(BaseModel):
+    # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
+    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -26,7 +28,7 @@ class GitCommit(_Strict):
     """One scripted commit of a fixture repository."""
 
     message: Text
-    files: dict[WorkspaceFile, Text | None] = Field(default_factory=dict)
+    files: dict[WorkspaceFile, Text | None] = {}
     """Files to write (path -> text) or delete (path -> null) before committing; paths relative to the repository."""
     branch: GitRef | None = None
     """Commit on this branch (created from the current one when new)."""
@@ -39,7 +41,7 @@ class GitFixture(_Strict):
     """Where the repository goes, relative to the workspace."""
     folder: FixtureName | None = None
     """A fixture folder (next to the spec file) committed first, as "Initial commit"."""
-    commits: list[GitCommit] = Field(default_factory=list)
+    commits: list[GitCommit] = []
     checkout: GitRef | None = None
     """The branch to leave checked out (default: the last one committed on)."""
     url: str | None = None
@@ -105,25 +107,25 @@ class SdistFixture(_Strict):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     """The archive's pinned digest; a different archive is refused."""
     path: WorkspaceDir = "."
-    remove: list[WorkspaceFile] = Field(default_factory=list)
+    remove: list[WorkspaceFile] = []
     """Files dropped after unpacking (relative to the source)."""
-    mutations: list[Mutation] = Field(default_factory=list)
+    mutations: list[Mutation] = []
 
 
 class Fixtures(_Strict):
     """The episode's starting environment."""
 
-    files: dict[WorkspaceFile, Text] = Field(default_factory=dict)
+    files: dict[WorkspaceFile, Text] = {}
     """Inline files: path (relative to the workspace) -> text."""
-    folders: dict[FixtureName, WorkspaceDir] = Field(default_factory=dict)
+    folders: dict[FixtureName, WorkspaceDir] = {}
     """Fixture folder (in `fixtures/` next to the spec file) -> where its contents go ("." is the workspace)."""
-    git: list[GitFixture] = Field(default_factory=list)
-    sites: list[SiteFixture] = Field(default_factory=list)
-    browser_hosts: list[str] = Field(default_factory=list)
+    git: list[GitFixture] = []
+    sites: list[SiteFixture] = []
+    browser_hosts: list[str] = []
     """Hosts beyond the sites the browser may reach over the real network; it reaches nothing else."""
-    sdists: list[SdistFixture] = Field(default_factory=list)
+    sdists: list[SdistFixture] = []
     """Released source distributions laid out as repositories (after `git`, before `setup`)."""
-    setup: list[Command] = Field(default_factory=list)
+    setup: list[Command] = []
     """Shell commands run in the sandbox, in order, before the agent starts."""
 
     @field_validator("sites")
@@ -153,17 +155,17 @@ class OracleCall(_Strict):
     """One tool call of a reference step."""
 
     tool: str
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = {}
 
 
 class OracleStep(_Strict):
     """One assistant turn of the reference solution: a short reasoning note and its calls."""
 
     reasoning: Text = ""
-    calls: list[OracleCall] = Field(default_factory=list)
+    calls: list[OracleCall] = []
     tool: str | None = None
     """Shorthand for a step with one call: `tool` and `args`."""
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _has_calls(self) -> OracleStep:
@@ -181,7 +183,7 @@ class OracleStep(_Strict):
 class SolutionPart(_Strict):
     """A later part of a scripted solution: the steps and answer for one follow-up or one delegated child."""
 
-    steps: list[OracleStep] = Field(default_factory=list)
+    steps: list[OracleStep] = []
     answer: Text
     answer_reasoning: Text = "The task is done; I can report the result."
 
@@ -199,12 +201,12 @@ class Solution(_Strict):
 
     name: str = ""
     """A short label for reports (`negatives[0]` when empty)."""
-    steps: list[OracleStep] = Field(default_factory=list)
+    steps: list[OracleStep] = []
     answer: Text
     answer_reasoning: Text = "The task is done; I can report the result."
-    follow_ups: list[SolutionPart] = Field(default_factory=list)
+    follow_ups: list[SolutionPart] = []
     """What to do after each of the user's follow-up messages (`user.follow_ups`), in order."""
-    children: list[SolutionPart] = Field(default_factory=list)
+    children: list[SolutionPart] = []
     """What each delegated child (delegate_task, a cron job's prompt run) does, in the order they start."""
 
 
@@ -251,10 +253,10 @@ class TaskSpec(_Strict):
     oracle: Oracle | None = None
     calibration: Calibration | None = None
     """Set by synthesis: the pass rate a policy reached on the task before it was kept."""
-    negatives: list[Solution] = Field(default_factory=list)
+    negatives: list[Solution] = []
     """Wrong or lazy solutions (the oracle's step form) that the check must fail: at least one that does
     nothing but answer, and one plausible wrong one. `tasks validate --run-oracles` plays them."""
-    alternates: list[Solution] = Field(default_factory=list)
+    alternates: list[Solution] = []
     """Correct solutions by another route than the oracle's, that the check must pass."""
     home: AgentHomeSpec | None = None
     """The agent home's starting state: memories, user profile, skills, earlier sessions, todos, jobs, clock."""

@@ -6,6 +6,7 @@ the dataset curation (before rows are published) share one set of shapes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -35,30 +36,35 @@ _ASSIGNMENT = (
 # hold: a pattern runs only on text that holds one (`in` on lowered text is ~100x faster
 # than a case-insensitive regex scan, and most text holds none of them). A pattern with a
 # `secret` or `bare` group replaces only that group (the setting's name stays readable).
-SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    (re.compile(pattern), words)
-    for pattern, words in (
-        # a whole key, or the start of one whose end was cut off (head, truncated output)
-        (
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"
-            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:-]*)",
-            ("private key",),
-        ),
-        (r"PuTTY-User-Key-File-\d+:[\s\S]*?Private-MAC: *[0-9a-fA-F]+", ("putty-user-key-file",)),
-        (r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}", ("sk-",)),  # OpenAI / Anthropic style
-        (r"\bgh[pousr]_[A-Za-z0-9]{36,}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),  # GitHub tokens
-        (r"\bgithub_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
-        (r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),  # Hugging Face
-        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),  # Slack
-        (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", ("akia", "asia")),  # AWS access key id
-        (r"\bAIza[0-9A-Za-z_-]{35}\b", ("aiza",)),  # Google API key
-        (r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", ("eyj",)),  # JWT: header.payload.sig
-        (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*", ("bearer",)),
-        # the password of a connection string: postgres://user:PASSWORD@host
-        (r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<secret>[^\s@/'\"]{3,})@", ("://",)),
-        (_ASSIGNMENT, ("secret", "passw", "pwd", "token", "key", "credential")),
-    )
+SHAPE_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # a whole key, or the start of one whose end was cut off (head, truncated output)
+    (
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"
+        r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:-]*)",
+        ("private key",),
+    ),
+    (r"PuTTY-User-Key-File-\d+:[\s\S]*?Private-MAC: *[0-9a-fA-F]+", ("putty-user-key-file",)),
+    (r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}", ("sk-",)),  # OpenAI / Anthropic style
+    (r"\bgh[pousr]_[A-Za-z0-9]{36,}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),  # GitHub tokens
+    (r"\bgithub_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
+    (r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),  # Hugging Face
+    (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),  # Slack
+    (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", ("akia", "asia")),  # AWS access key id
+    (r"\bAIza[0-9A-Za-z_-]{35}\b", ("aiza",)),  # Google API key
+    (r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", ("eyj",)),  # JWT: header.payload.sig
+    (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*", ("bearer",)),
+    # the password of a connection string: postgres://user:PASSWORD@host
+    (r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<secret>[^\s@/'\"]{3,})@", ("://",)),
+    (_ASSIGNMENT, ("secret", "passw", "pwd", "token", "key", "credential")),
 )
+
+
+@functools.cache
+def shapes() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """`SHAPE_SOURCES` compiled, once per process and only when text is redacted (compiling costs start-up)."""
+    return tuple((re.compile(pattern), words) for pattern, words in SHAPE_SOURCES)
+
+
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 
 
@@ -86,7 +92,7 @@ class Redactor:
         if any(literal in text for literal in self._literals) or (self._emails and "@" in text):
             return True
         lowered = text.lower()
-        return any(word in lowered for _, words in SHAPES for word in words)
+        return any(word in lowered for _, words in SHAPE_SOURCES for word in words)
 
     def redact(self, text: str) -> tuple[str, int]:
         """`text` with secrets replaced, and how many replacements were made."""
@@ -96,7 +102,7 @@ class Redactor:
                 count += text.count(literal)
                 text = text.replace(literal, REPLACEMENT)
         lowered = text.lower()
-        for pattern, words in SHAPES:
+        for pattern, words in shapes():
             if any(word in lowered for word in words):
                 text, n = pattern.subn(_replace, text)
                 count += n

@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
-
 from trajforge.tools.agent import home_helper as layout
 from trajforge.tools.agent.home import AgentHome
 from trajforge.tools.ordering import CallOrder
@@ -94,6 +92,8 @@ def check_skill_md(content: str) -> dict[str, Any]:
     end = re.search(r"\n---\s*(\n|$)", text[3:])
     if end is None:
         raise ToolError("SKILL.md front matter is not closed: add a closing '---' line.", success=False)
+    import yaml  # imported by the episodes that write a skill, not by every start-up
+
     try:
         meta = yaml.safe_load(text[3 : end.start() + 3])
     except yaml.YAMLError as exc:

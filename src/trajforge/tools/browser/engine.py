@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,7 +199,7 @@ async def _shell_user_agent(executable: str) -> list[str]:
     found = re.search(rb"(\d+)\.\d+\.\d+\.\d+", out)
     if found is None:
         return []  # an unknown build: it keeps its own user agent
-    return [f"--user-agent={USER_AGENT.format(machine=platform.machine(), major=int(found.group(1)))}"]
+    return [f"--user-agent={USER_AGENT.format(machine=os.uname().machine, major=int(found.group(1)))}"]
 
 
 def disable_features() -> str:
