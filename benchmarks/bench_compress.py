@@ -67,6 +67,8 @@ def _step(files: list[str], tokenizer: str, max_tokens: int, workers: int) -> di
         "seconds": seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "counted_by": report.to_json()["counted_by"],
+        "checked": sum(c.fast_checked for c in report.configs.values()),
         "configs": {
             name: {
                 k: c[k] for k in ("read", "fits", "compressed", "too_long", "skipped", "tokens_before", "tokens_after")
@@ -108,6 +110,8 @@ def main() -> None:
             f"compress {figures['seconds']:7.1f} s   peak RSS {figures['peak_rss_mb']:6.0f} MB "
             f"(largest worker {figures['worker_peak_rss_mb']:.0f} MB)   targets: 60 s, 2,048 MB"
         )
+        ways = "; ".join(figures["counted_by"])
+        print(f"  tokens counted by: {ways} ({figures['checked']:,} texts counted both ways)")
         for name, c in figures["configs"].items():
             before, after = c["tokens_before"], c["tokens_after"]
             print(
