@@ -24,15 +24,17 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     sudo=(sudo -n)
 else
-    echo "warning: ${need[*]} ${wanted[*]} missing; run: sudo apt-get install ${need[*]} ${wanted[*]}" >&2
+    [ ${#need[@]} -gt 0 ] && echo "warning: ${need[*]} missing; run: sudo apt-get install ${need[*]}" >&2
     exit 0
 fi
-echo "installing Debian packages: ${need[*]}${need[*]:+ }${wanted[*]}"
-"${sudo[@]}" apt-get update -qq
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
 if [ ${#need[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    echo "installing Debian packages: ${need[*]}"
+    "${apt[@]}" update -qq
+    "${apt[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+elif ! "${apt[@]}" update -qq >/dev/null 2>&1; then
+    exit 0  # offline, or apt not usable: what is wanted only waits for another install
 fi
-if [ ${#wanted[@]} -gt 0 ] && ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
-        --no-install-recommends "${wanted[@]}" >/dev/null 2>&1; then
+if [ ${#wanted[@]} -gt 0 ] && ! "${apt[@]}" install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null 2>&1; then
     echo "note: ${wanted[*]} is not available here; the browser tools use /usr/bin/chromium" >&2
 fi

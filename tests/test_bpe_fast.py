@@ -1,4 +1,5 @@
-"""The fast byte-level BPE counter (tiktoken on the tokenizer's vocabulary) counts as the tokenizer does, or stands down."""
+"""The fast byte-level BPE counter (tiktoken on the tokenizer's vocabulary) counts as the tokenizer does,
+or stands down."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.tokenizer_files import WORDS, write_tokenizer
+from trajforge.dataset.compression import pipeline
 from trajforge.trace import token_pieces
 from trajforge.trace.bpe_fast import FastBPE, fast_bpe
 from trajforge.trace.token_pieces import FAST_VERIFY_TEXTS, PieceCounter
+from trajforge.trace.tokens import ChatMessage, TokenCounter
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -26,7 +29,7 @@ _SAMPLES = [
     " ".join(WORDS),
     "def f(x):\n    return x ** 2  # square\r\n\tprint('ok')\n\n\n",
     '{"name": "terminal", "arguments": {"command": "ls -la /workspace && cat a.txt"}}',
-    "Ünïcödé naïve café — “quotes” ‘single’ 日本語のテキスト 中文 한국어 ①②③ ٣٤٥ emoji 🚀🎉👍🏽 e\u0301",
+    "Ünïcödé naïve café — “quotes” \u2018single\u2019 日本語のテキスト 中文 한국어 ①②③ ٣٤٥ emoji 🚀🎉👍🏽 e\u0301",
     "   leading spaces, trailing spaces   \u00a0nbsp\u2028line sep\u3000ideographic space\x85nel",
     "numbers 1234567890 3.14159 -42 1e10 0x1F version v2.1.0-rc.3",
     "It's they're we've I'm you'll he'd IT'S THEY'RE",
@@ -161,3 +164,65 @@ def test_a_difference_later_is_caught_by_the_sample(gpt2_like: Any, monkeypatch:
             assert counts == _exact(gpt2_like, texts)  # the batch that showed it is counted exactly
             break
     assert caught is not None and caught < 3
+
+
+def _diverging() -> Any:
+    """A byte-level BPE tokenizer on which tiktoken's rule and the merges' disagree: merges (b c), (a b),
+    (ab c). The tokenizer makes `a bc` of "abc" (no merge joins them); tiktoken joins them, as `abc` is a
+    token. Real vocabularies hold such tokens too, rarely."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {char: i for i, char in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab |= {token: len(vocab) + i for i, token in enumerate(("bc", "ab", "abc"))}
+    tokenizer = Tokenizer(models.BPE(vocab, [("b", "c"), ("a", "b"), ("ab", "c")]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.add_special_tokens(["<|im_start|>"])
+    return tokenizer
+
+
+def test_a_vocabulary_where_the_rules_differ_is_caught_and_nothing_wrong_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokenizer = _diverging()
+    fast, _ = fast_bpe(tokenizer)
+    assert fast is not None and fast.count(["abc"]) == [1] != _exact(tokenizer, ["abc"]) == [2]
+    monkeypatch.setattr(token_pieces, "FAST_SAMPLE_EVERY", 4)
+    counter = PieceCounter(tokenizer)
+    counter.count([f"w{i}" for i in range(FAST_VERIFY_TEXTS)])  # past the first texts: sampled from now on
+    seen = ["x abc 0", "y abc 1"]
+    first = counter.count(seen)  # not sampled: the fast counter's wrong counts
+    assert counter.fast and first != _exact(tokenizer, seen)
+    for batch in range(8):
+        counter.count([f"abc {batch}"])
+    assert not counter.fast and "differed" in counter.fast_reason
+    assert counter.count(seen) == _exact(tokenizer, seen)  # the wrong counts went with the fast counter
+
+
+def test_rows_near_the_budget_are_counted_again_by_the_tokenizer() -> None:
+    tokenizer = _diverging()
+    counter = TokenCounter(name="diverging", _tokenizer=tokenizer)
+    counter.count([f"w{i}" for i in range(FAST_VERIFY_TEXTS)])
+    text = " ".join(["abc"] * 50)
+    row = {"conversations": [{"from": "human", "value": text}]}
+    fast_count, [exact] = counter.count_conversation([ChatMessage("human", text)]), _exact(tokenizer, [text])
+    assert counter.fast and fast_count < exact  # the fast counter's count, wrong
+    assert pipeline._confirmed(counter, row, fast_count, budget=10 * exact) == fast_count  # far from the budget
+    assert counter.fast
+    assert pipeline._confirmed(counter, row, fast_count, budget=fast_count + 1) is None
+    assert not counter.fast
+    assert counter.count_conversation([ChatMessage("human", text)]) == exact
+
+
+def test_merges_written_as_strings_and_tokenizers_without_added_tokens(gpt2_like: Any) -> None:
+    import json
+
+    from tokenizers import Tokenizer
+
+    spec = json.loads(gpt2_like.to_str())
+    spec["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in spec["model"]["merges"]]
+    spec["added_tokens"] = []
+    plain = Tokenizer.from_str(json.dumps(spec))
+    counter = PieceCounter(plain)
+    assert counter.fast, counter.fast_reason  # no added tokens: whole texts are plain text to tiktoken
+    assert counter.count(_SAMPLES) == _exact(plain, _SAMPLES) == _exact(gpt2_like, _SAMPLES)
+    assert counter.fast_checked > 0

@@ -55,7 +55,8 @@ def fast_bpe(tokenizer: Any) -> tuple[FastBPE | None, str]:
         return None, f"the tokenizer cannot be read back as JSON ({exc})"
     nfc, reason = _normalizer(spec.get("normalizer"))
     pattern, why = _pattern(spec.get("pre_tokenizer"))
-    ranks, because = _ranks(spec.get("model") or {})
+    added = {t["content"] for t in spec.get("added_tokens") or [] if isinstance(t, dict) and "content" in t}
+    ranks, because = _ranks(spec.get("model") or {}, added)
     if reason or why or because or pattern is None or ranks is None:
         return None, reason or why or because
     try:
@@ -92,36 +93,38 @@ def _pattern(spec: dict[str, Any] | None) -> tuple[str | None, str]:
         or split.get("behavior") != "Isolated"
         or split.get("invert")
         or byte_level.get("type") != "ByteLevel"
-        or byte_level.get("use_regex")
+        or byte_level.get("use_regex", True)  # the tokenizers default: a second regex after the split
         or byte_level.get("add_prefix_space")
     ):
         return None, "pre-tokenizer other than one regex split and byte-level"
     return regex, ""
 
 
-def _ranks(model: dict[str, Any]) -> tuple[dict[bytes, int] | None, str]:
-    """Each token's bytes ranked in the order the merges make it (single bytes first)."""
+def _ranks(model: dict[str, Any], added: set[str]) -> tuple[dict[bytes, int] | None, str]:
+    """Each token's bytes ranked in the order the merges make it (single bytes first).
+
+    `added`: the added tokens' texts, which may sit in the vocabulary outside the byte alphabet (they
+    are cut out of the text before the model sees it).
+    """
     if model.get("type") != "BPE":
         return None, f"model {model.get('type')!r}"
     if model.get("dropout") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
         return None, "BPE with dropout or word affixes"
     decode = _byte_decoder()
-    ranks: dict[bytes, int] = {}
-    for byte in range(256):
-        ranks[bytes([byte])] = byte
-    vocab: dict[str, int] = model.get("vocab") or {}
-    if any(_bytes(token, decode) is None for token in vocab):
+    vocabulary = [_bytes(token, decode) for token in (model.get("vocab") or {}) if token not in added]
+    if None in vocabulary:
         return None, "vocabulary outside the byte-level alphabet"
-    present = {_bytes(token, decode) for token in vocab}
+    present = set(vocabulary)
     if any(bytes([byte]) not in present for byte in range(256)):
         return None, "a byte missing from the vocabulary"
+    ranks = {bytes([byte]): byte for byte in range(256)}
     for merge in model.get("merges") or []:
-        left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
-        made = _bytes(left + right, decode)
-        if made is None or made in ranks:  # the same token made by two merges: the orders could differ
-            return None, "a token that two merges make"
+        pair = merge.split(" ", 1) if isinstance(merge, str) else merge
+        made = _bytes("".join(pair), decode) if isinstance(pair, list) and len(pair) == 2 else None
+        if made is None or made in ranks:  # a token two merges make: the two orders could differ
+            return None, "a merge that is not a pair of byte-level tokens, or a token that two merges make"
         ranks[made] = len(ranks)
-    if model.get("ignore_merges") and any(b not in ranks for b in present if b is not None):
+    if model.get("ignore_merges") and any(b not in ranks for b in present):
         return None, "whole-word tokens no merge makes"
     return ranks, ""
 

@@ -46,6 +46,8 @@ class PieceCounter:
     tokenizer: Any
     cache_chars: int = CACHE_CHARS
     _pattern: re.Pattern[str] | None = None
+    _plain: bool = False
+    """The tokenizer has no added tokens: a whole text holds no special token either."""
     _cache: dict[str, int] = field(default_factory=dict)
     _cached_chars: int = 0
     _verified: int = 0
@@ -61,10 +63,11 @@ class PieceCounter:
     _batches: int = 0
 
     def __post_init__(self) -> None:
-        self._pattern = _special_pattern(self.tokenizer)
+        self._pattern, self._plain = _special_pattern(self.tokenizer)
         if self._pattern is None:
             self.additive = False
-            self.fast, self.fast_reason = False, "texts are counted whole (the tokenizer's added tokens)"
+        if self._pattern is None and not self._plain:
+            self.fast, self.fast_reason = False, "texts are counted whole (added tokens that change their neighbours)"
         elif self.fast:
             self._fast, self.fast_reason = fast_bpe(self.tokenizer)
             self.fast = self._fast is not None
@@ -72,22 +75,32 @@ class PieceCounter:
     def count(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each text (no special tokens added), as `encode` would count the whole text."""
         if not self.additive or self._pattern is None:
-            return self._counted(list(texts))
+            return self._counted(list(texts), pieces=self._plain)
         split = [_split(self._pattern, text) for text in texts]
         unverified = [i for i, (_, specials) in enumerate(split) if specials] if self._verified < VERIFY_TEXTS else []
         counts = self._counted([piece for pieces, _ in split for piece in pieces], pieces=True)
-        totals, at = [], 0
-        for pieces, specials in split:
-            totals.append(sum(counts[at : at + len(pieces)]) + specials)
-            at += len(pieces)
+        totals = _sums(split, counts)
         if unverified:
             whole = self._encode([texts[i] for i in unverified])
             if any(totals[i] != w for i, w in zip(unverified, whole, strict=True)):
+                if self.fast:  # the fast counter may be what differs: count the pieces exactly before judging
+                    self._drop_fast("differed from the tokenizer on a text's pieces")
+                    return self.count(texts)
                 self.additive = False  # this tokenizer does not count by pieces: whole texts from now on
-                self.fast, self.fast_reason = False, "texts are counted whole (not additive over pieces)"
+                self.fast_reason = self.fast_reason or "texts are counted whole (not additive over pieces)"
                 return self._counted(list(texts))
             self._verified += len(unverified)
         return totals
+
+    def confirm(self, texts: Sequence[str], total: int) -> bool:
+        """Whether the tokenizer itself counts `total` tokens in `texts` (whole, special tokens included);
+        when it does not and the fast counter is in use, the fast counter is dropped, its counts with it."""
+        exact = sum(self._encode(list(texts)))
+        if exact == total:
+            return True
+        if self.fast:
+            self._drop_fast(f"differed from the tokenizer on a whole text ({total} vs {exact} tokens)")
+        return False
 
     def _counted(self, texts: list[str], *, pieces: bool = False) -> list[int]:
         """Counts of `texts`, each distinct text not in the cache encoded once (in one batch).
@@ -115,11 +128,16 @@ class PieceCounter:
             exact = self._encode(texts)
             if exact != counts:
                 wrong = next(i for i, (a, b) in enumerate(zip(exact, counts, strict=True)) if a != b)
-                self.fast, self._fast = False, None
-                self.fast_reason = f"differed from the tokenizer ({counts[wrong]} vs {exact[wrong]} tokens)"
+                self._drop_fast(f"differed from the tokenizer ({counts[wrong]} vs {exact[wrong]} tokens)")
                 return exact
             self.fast_checked += len(texts)
         return counts
+
+    def _drop_fast(self, reason: str) -> None:
+        """No fast counts from now on, and none kept: every cached count is made again by the tokenizer."""
+        self.fast, self._fast, self.fast_reason = False, None, reason
+        self._cache.clear()
+        self._cached_chars = 0
 
     def _encode(self, texts: list[str]) -> list[int]:
         if not texts:
@@ -127,16 +145,29 @@ class PieceCounter:
         return [len(e) for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
 
 
-def _special_pattern(tokenizer: Any) -> re.Pattern[str] | None:
-    """A pattern matching the tokenizer's added tokens as it extracts them, or None when pieces cannot be used."""
+def _sums(split: list[tuple[list[str], int]], counts: list[int]) -> list[int]:
+    """Each text's count: its pieces' counts, plus one per special token."""
+    totals, at = [], 0
+    for pieces, specials in split:
+        totals.append(sum(counts[at : at + len(pieces)]) + specials)
+        at += len(pieces)
+    return totals
+
+
+def _special_pattern(tokenizer: Any) -> tuple[re.Pattern[str] | None, bool]:
+    """A pattern matching the tokenizer's added tokens as it extracts them (None when pieces cannot be
+    used), and whether the tokenizer has no added tokens at all."""
     try:
         added = list(tokenizer.get_added_tokens_decoder().values())
     except AttributeError:
-        return None
-    if not added or any(t.lstrip or t.rstrip or t.single_word or t.normalized for t in added):
-        return None  # tokens that absorb or need their neighbours: a piece's count would depend on them
+        return None, False
+    if not added:
+        return None, True
+    normalizes = getattr(tokenizer, "normalizer", None) is not None  # `normalized` means nothing without one
+    if any(t.lstrip or t.rstrip or t.single_word or (t.normalized and normalizes) for t in added):
+        return None, False  # tokens that absorb or need their neighbours: a piece's count would depend on them
     contents = sorted({t.content for t in added if t.content}, key=len, reverse=True)  # longest match first
-    return re.compile("|".join(map(re.escape, contents))) if contents else None
+    return (re.compile("|".join(map(re.escape, contents))) if contents else None), not contents
 
 
 def _split(pattern: re.Pattern[str], text: str) -> tuple[list[str], int]:

@@ -71,6 +71,21 @@ class TokenCounter:
             self._pieces = PieceCounter(self._tokenizer)
         return self._pieces.count(texts)
 
+    @property
+    def fast(self) -> bool:
+        """Whether counts come from the fast BPE counter now (`confirm_conversation` checks one exactly)."""
+        return self._pieces is not None and self._pieces.fast
+
+    def confirm_conversation(self, messages: Sequence[ChatMessage], count: int) -> bool:
+        """Whether the tokenizer itself counts `count` tokens for the conversation, as `count_conversation`
+        lays it out; when not, the fast counter is dropped and later counts are the tokenizer's."""
+        if self._tokenizer is None:
+            return True
+        if self._pieces is None:
+            self._pieces = PieceCounter(self._tokenizer)
+        text = self.render(messages)
+        return self._pieces.confirm([text] if text is not None else [m.content for m in messages], count)
+
     def counted_by(self) -> tuple[str, int]:
         """What counts texts (the estimate, the tokenizer, or tiktoken's BPE on its vocabulary), and the texts
         the fast counter counted that the tokenizer counted too, so far."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -47,6 +48,9 @@ PARTS = ".compress-parts"
 REPORT = "compress-report.json"
 LOCK = ".compress.lock"
 _BATCH = 64  # rows counted in one tokenizer call
+CONFIRM_SHARE = 0.02
+"""Rows kept within this share of the budget are counted again by the tokenizer itself when the fast
+counter counted them: its checks are by sample, and a row just under the budget must be under it."""
 
 
 class CompressError(ValueError):
@@ -311,10 +315,10 @@ def _piece(job: _Job) -> ConfigCounts:
 def _counting(job: _Job, counts: ConfigCounts) -> Iterator[None]:
     """Notes in `counts` what counted this piece's tokens and how many of its texts were checked both ways."""
     counter = cached_counter(job.settings.tokenizer, job.settings.chat_template)
-    _, checked_before = counter.counted_by()
+    way_before, checked_before = counter.counted_by()
     yield
     way, checked = counter.counted_by()
-    counts.counted_by, counts.fast_checked = [way], checked - checked_before
+    counts.counted_by, counts.fast_checked = list(dict.fromkeys((way_before, way))), checked - checked_before
 
 
 async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
@@ -340,7 +344,9 @@ async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
         except RenderError:
             counts.summary_fallbacks += 1
             return
-        tokens = counter.count_conversation(chat(row))
+        tokens = _confirmed(counter, row, counter.count_conversation(chat(row)), settings.max_tokens)
+        if tokens is None:  # the fast counter was wrong here: the tokenizer counts from now on
+            tokens = counter.count_conversation(chat(row))
         if tokens > settings.max_tokens:
             counts.summary_fallbacks += 1
             return
@@ -395,16 +401,28 @@ def _measured(
         if row is None:
             outcome = RowOutcome("unrenderable", None, detail=problem)
         else:
-            outcome = compress_episode(
-                item.episode, counter, settings.max_tokens, keep_last=settings.keep_last,
-                summary_reserve=reserve, row=row, before=next(measured),
+            fit = functools.partial(
+                compress_episode, item.episode, counter, settings.max_tokens, keep_last=settings.keep_last,
+                summary_reserve=reserve, row=row,
             )  # fmt: skip
+            outcome = fit(before=next(measured))
+            kept = outcome.row if outcome.status in ("fits", "compressed") else None
+            if kept is not None and _confirmed(counter, kept, outcome.tokens_after, settings.max_tokens) is None:
+                outcome = fit()  # the fast counter was wrong on this row: fitted again, the tokenizer counting
         _count(outcome, item, counts, settings)
         if outcome.status == "unrenderable":
             continue
         if outcome.status == "too_long" and settings.keep_too_long:
             outcome.row = outcome.original
         yield outcome, item.episode
+
+
+def _confirmed(counter: TokenCounter, row: dict[str, Any], tokens: int, budget: int) -> int | None:
+    """`tokens`, unless the fast counter gave them for a row near the budget and the tokenizer counts
+    otherwise: then None (and the counter counts with the tokenizer from now on)."""
+    if not counter.fast or tokens < budget * (1 - CONFIRM_SHARE):
+        return tokens
+    return tokens if counter.confirm_conversation(chat(row), tokens) else None
 
 
 def _count(outcome: RowOutcome, item: EpisodeItem, counts: ConfigCounts, settings: CompressSettings) -> None:

@@ -195,7 +195,12 @@ async def _shell_user_agent(executable: str) -> list[str]:
     process = await asyncio.create_subprocess_exec(
         executable, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )
-    out, _ = await process.communicate()
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), 10)
+    except TimeoutError:  # a binary that hangs on --version: the launch that follows says what is wrong
+        process.kill()
+        await process.wait()
+        return []
     found = re.search(rb"(\d+)\.\d+\.\d+\.\d+", out)
     if found is None:
         return []  # an unknown build: it keeps its own user agent
