@@ -171,7 +171,9 @@ async def run_task_episode(
                 "toolsets": toolsets,
             }
             if browser_session is not None:
-                episode.run["browser"] = browser_session.stats.as_dict()
+                # which Chromium made the pages (the headless shell when installed, else /usr/bin/chromium)
+                executable = Path(browser_session.engine.executable).name
+                episode.run["browser"] = {**browser_session.stats.as_dict(), "executable": executable}
                 if screenshots is not None and browser_session.screenshots:
                     await keep_screenshots(box, screenshots / episode_id)
             if window is not None:
