@@ -90,7 +90,10 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
 
 def test_help_shows_words_not_python_types() -> None:
     # Every command's help, --help's own line included, names values in words (N, PATH, URL), not `<bool>`.
-    for args in (("--help",), ("generate", "--help"), ("tasks", "--help"), ("tasks", "validate", "--help")):
+    from trajforge.cli.main import _COMMANDS, _GROUPS
+
+    commands = [(name,) for name in (*_COMMANDS, *_GROUPS)] + [("tasks", "validate")]
+    for args in (("--help",), *((*command, "--help") for command in commands)):
         result = subprocess.run(
             [sys.executable, "-m", "trajforge", *args],
             capture_output=True,

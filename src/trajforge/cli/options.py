@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, get_args, get_origin
 
 import typer
@@ -128,8 +128,26 @@ def plain_metavars(command: Any) -> None:
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
         if param.metavar is None:
             param.metavar = _word(param)
+        if param.param_type_name == "argument":
+            # typer shows an argument's Python type (`<list[Path]>`) beside its name whatever its metavar;
+            # this argument's own methods say the word instead (the class stays typer's)
+            shown = _argument_type(param)
+            param.display_type = param.display_type_rich = lambda ctx, shown=shown: shown
     for child in getattr(command, "commands", {}).values():
         plain_metavars(child)
+
+
+def _argument_type(param: Any) -> str:
+    """An argument's kind of value in words (PATH, TEXT, N), with `...` when it takes several."""
+    described = getattr(param, "type_descriptor", None)
+    if described is None:
+        return ""
+    annotation, several = described.annotation, False
+    while get_origin(annotation) in (list, tuple) and get_args(annotation):
+        annotation, several = get_args(annotation)[0], True
+    is_path = described.is_path or (isinstance(annotation, type) and issubclass(annotation, PurePath))
+    word = "PATH" if is_path else {int: "N", float: "NUMBER"}.get(annotation, "TEXT")
+    return word + ("..." if several else "")
 
 
 def _word(param: Any) -> str:
