@@ -83,9 +83,14 @@ def test_replay_reports_identical_and_tampered_results(tmp_path: Path) -> None:
     same = run("replay", ledger, "--tasks", spec)
     assert same.returncode == 0, same.stdout
     assert "hello-file: 1/1 results identical" in same.stdout
+    with ledger.open("a") as again:  # the same episode recorded twice (a retry): only its newest record replays
+        again.write(ledger.read_text())
+    folder = run("replay", out / "runs" / "oracle", "--tasks", spec)  # a run folder: records, not manifests
+    assert folder.returncode == 0 and "skipped" not in folder.stderr, folder.stderr
+    assert "1 episodes replayed, 0 with results that differ" in folder.stdout
     rows = run("replay", out / "rows" / "oracle", "--json")  # published rows replay too
     assert rows.returncode == 0 and json.loads(rows.stdout)["same"] == 1
-    record = json.loads(ledger.read_text())
+    record = json.loads(ledger.read_text().splitlines()[0])
     tool = next(m for m in record["messages"] if m["role"] == "tool")
     tool["content"] = tool["content"].replace("hello.txt", "forged.txt")
     (tmp_path / "tampered.jsonl").write_text(json.dumps(record) + "\n")

@@ -13,7 +13,9 @@ from rich.console import Console
 
 from trajforge.cli.common import fail
 from trajforge.cli.options import sandbox_backend
-from trajforge.dataset import LayoutError, Problem, discover, iter_rows
+from trajforge.dataset import LayoutError, Problem, iter_rows
+from trajforge.dataset.rows.episodes import episode_sources
+from trajforge.dataset.rows.runfolder import superseded_in
 from trajforge.sandbox import SandboxConfig, SandboxFactory
 from trajforge.tasks import load_tasks
 from trajforge.trace import Episode, ParseError, RecordError, from_record, parse
@@ -42,12 +44,15 @@ def replay(
 
 def _episodes(paths: list[Path], errors: Console, limit: int | None) -> list[Episode]:
     found: list[Episode] = []
-    try:
-        files = [file for source in discover(paths) for file in source.files]
+    try:  # a run folder gives its episode records (not its manifests), as curate reads it
+        sources = episode_sources(paths)
     except LayoutError as exc:
         raise fail(str(exc)) from None
-    for path in files:
+    skip = superseded_in([list(source.files) for source in sources])  # a retried episode: its newest record
+    for path in [file for source in sources for file in source.files]:
         for item in iter_rows(path):
+            if not isinstance(item, Problem) and item.number in skip.get(path, frozenset()):
+                continue
             if isinstance(item, Problem):
                 errors.print(f"skipped: {item}", markup=False, highlight=False, soft_wrap=True)
                 continue
