@@ -43,3 +43,13 @@ def test_file_dates_are_a_named_timing() -> None:
     assert zipped.same and zipped.timings == ("file dates",)
     (sizes,) = compare_results(_episode(listing), _episode(listing.replace(" 520 ", " 540 ")))
     assert not sizes.same  # a size beside the date is a difference
+
+
+def test_durations_a_command_measured_are_a_named_timing() -> None:
+    timed = '{"output": "664579 primes 7.49 s\\n", "exit_code": 0}'
+    (same,) = compare_results(_episode(timed), _episode(timed.replace("7.49 s", "0.85 s")))
+    assert same.same and same.timings == ("measured durations",)
+    (other,) = compare_results(_episode(timed), _episode(timed.replace("664579", "664578")))
+    assert not other.same  # the count beside the duration is a difference
+    (counted,) = compare_results(_episode("waited 3 s"), _episode("waited 4 s"))
+    assert not counted.same  # whole numbers are counts as often as times: only measured figures (with a point) go
