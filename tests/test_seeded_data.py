@@ -27,3 +27,20 @@ def test_a_size_it_cannot_draw_is_refused_in_one_line() -> None:
         assert result.returncode == 2, args
         assert "SIZE must be a whole number" in result.stderr and "Traceback" not in result.stderr, args
     assert _data("nothing").returncode == 2
+
+
+def test_app_log_errors_have_distinct_counts_whatever_the_seed() -> None:
+    # "the most frequent error" is then one message: with ties, a task's answer depended on sort order
+    sys.path.insert(0, str(CHECKLIB.parent))
+    try:
+        import trajforge_data
+    finally:
+        sys.path.remove(str(CHECKLIB.parent))
+    import collections
+    import random
+
+    for seed in range(300):
+        log = trajforge_data.app_log(random.Random(seed), 150)
+        counts = collections.Counter(line.split(" ERROR ", 1)[1] for line in log.splitlines() if " ERROR " in line)
+        assert len(set(counts.values())) == len(counts), (seed, counts)
+        assert len(log.splitlines()) == 152  # the lines asked for, and two blank ones

@@ -60,20 +60,33 @@ def _descending(r: random.Random, total: int, parts: int) -> list[int]:
 
 
 def app_log(r: random.Random, lines: int = 120) -> str:
-    """Application-log lines with ERROR messages of distinct frequencies, and two blank lines."""
-    weights = sorted(r.sample(range(2, 30), len(ERRORS)), reverse=True)
+    """Application-log lines with ERROR messages of distinct frequencies (when there are at least 15 ERROR
+    lines: five distinct counts need them), and two blank lines."""
     errors = r.sample(ERRORS, len(ERRORS))
+    is_error = [r.random() < 0.3 for _ in range(lines)]
+    counts = _distinct_counts(r, sum(is_error), len(errors))
+    messages = [message for message, count in zip(errors, counts, strict=True) for _ in range(count)]
+    r.shuffle(messages)
     out = []
-    for second in range(lines):
+    for second, error in enumerate(is_error):
         stamp = f"2026-11-02 {10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
-        if r.random() < 0.3:
-            level, message = "ERROR", r.choices(errors, weights=weights)[0]
-        else:
-            level, message = r.choice(OTHERS)
+        level, message = ("ERROR", messages.pop()) if error else r.choice(OTHERS)
         out.append(f"{stamp} {level} {message}")
     for _ in range(2):
         out.insert(r.randint(1, len(out) - 1), "")
     return "\n".join(out) + "\n"
+
+
+def _distinct_counts(r: random.Random, total: int, parts: int) -> list[int]:
+    """`parts` counts summing to `total`, all different when `total` allows (1, 2, ..., parts at least):
+    the rest is spread as non-decreasing extras over an increasing base, which keeps them apart."""
+    base = parts * (parts + 1) // 2
+    if total < base:  # too few lines for distinct counts: a plain random split
+        cuts = sorted(r.choices(range(total + 1), k=parts - 1))
+        return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+    cuts = sorted(r.choices(range(total - base + 1), k=parts - 1))
+    extras = sorted(b - a for a, b in zip([0, *cuts], [*cuts, total - base], strict=True))
+    return [n + extra for n, extra in zip(range(1, parts + 1), extras, strict=True)]
 
 
 def numbers(r: random.Random, count: int = 8) -> str:
