@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from .viewer_data import XSS_TASK, ViewerServer, write_dataset, write_run_folder
 
@@ -106,7 +106,8 @@ def test_j_and_k_step_through_the_current_list(server: ViewerServer, tab: Page, 
     shoot(tab, tmp_path, "stepped")
     tab.bring_to_front()  # the clipboard wants a focused page
     tab.click("#copy-json")
-    tab.wait_for_function("document.getElementById('copy-status').textContent.startsWith('copied')")
+    # a locator waits without evaluating a string in the page, which the viewer's CSP (no unsafe-eval) can refuse
+    expect(tab.locator("#copy-status")).to_have_text(re.compile(r"^copied"))
     row = json.loads(tab.evaluate("navigator.clipboard.readText()"))
     assert row["id"] in tab.locator("#permalink").get_attribute("href") and len(row["conversations"]) == 5
     assert tab.problems == []  # type: ignore[attr-defined]
