@@ -27,7 +27,7 @@ REASONING_FIELDS = ("reasoning", "reasoning_content")
 
 class _Strict(BaseModel):
     # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
-    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
+    # cost start-up time (pydantic reads the builtin's signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 

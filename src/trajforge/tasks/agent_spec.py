@@ -37,7 +37,7 @@ _SKILL_FILE = re.compile(r"^(references|templates|scripts|assets)/(?!.*(^|/)\.\.
 
 class _Strict(BaseModel):
     # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
-    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
+    # cost start-up time (pydantic reads the builtin's signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -20,7 +20,7 @@ from trajforge.trace.toolsets import ALL_TOOLSETS, DEFAULT_TOOLSETS
 
 class _Strict(BaseModel):
     # Empty lists and dicts are plain defaults: pydantic copies them for each model, and `default_factory=list`
-    # cost start-up time (pydantic reads the builtin\'s signature by tokenizing its text, for every field).
+    # cost start-up time (pydantic reads the builtin's signature by tokenizing its text, for every field).
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
