@@ -92,15 +92,13 @@ class PieceCounter:
             self._verified += len(unverified)
         return totals
 
-    def confirm(self, texts: Sequence[str], total: int) -> bool:
-        """Whether the tokenizer itself counts `total` tokens in `texts` (whole, special tokens included);
-        when it does not and the fast counter is in use, the fast counter is dropped, its counts with it."""
+    def confirm(self, texts: Sequence[str], total: int) -> int:
+        """The tokenizer's own count of `texts` (whole, special tokens included), checked against `total`;
+        when they differ and the fast counter is in use, the fast counter is dropped, its counts with it."""
         exact = sum(self._encode(list(texts)))
-        if exact == total:
-            return True
-        if self.fast:
+        if exact != total and self.fast:
             self._drop_fast(f"differed from the tokenizer on a whole text ({total} vs {exact} tokens)")
-        return False
+        return exact
 
     def _counted(self, texts: list[str], *, pieces: bool = False) -> list[int]:
         """Counts of `texts`, each distinct text not in the cache encoded once (in one batch).

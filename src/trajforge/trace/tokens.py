@@ -67,36 +67,36 @@ class TokenCounter:
         """Tokens of each text (no special tokens added)."""
         if self._tokenizer is None:
             return [-(-len(text) // CHARS_PER_TOKEN) for text in texts]
-        if self._pieces is None:
-            self._pieces = PieceCounter(self._tokenizer)
-        return self._pieces.count(texts)
+        return self._piece_counter().count(texts)
 
     @property
     def fast(self) -> bool:
         """Whether counts come from the fast BPE counter now (`confirm_conversation` checks one exactly)."""
         return self._pieces is not None and self._pieces.fast
 
-    def confirm_conversation(self, messages: Sequence[ChatMessage], count: int) -> bool:
-        """Whether the tokenizer itself counts `count` tokens for the conversation, as `count_conversation`
-        lays it out; when not, the fast counter is dropped and later counts are the tokenizer's."""
+    def confirm_conversation(self, messages: Sequence[ChatMessage], count: int) -> int:
+        """The tokenizer's own count of the conversation, as `count_conversation` lays it out, checked against
+        `count`; when they differ the fast counter is dropped and later counts are the tokenizer's."""
         if self._tokenizer is None:
-            return True
-        if self._pieces is None:
-            self._pieces = PieceCounter(self._tokenizer)
+            return count
         text = self.render(messages)
-        return self._pieces.confirm([text] if text is not None else [m.content for m in messages], count)
+        return self._piece_counter().confirm([text] if text is not None else [m.content for m in messages], count)
 
     def counted_by(self) -> tuple[str, int]:
         """What counts texts (the estimate, the tokenizer, or tiktoken's BPE on its vocabulary), and the texts
         the fast counter counted that the tokenizer counted too, so far."""
         if self._tokenizer is None:
             return f"an estimate ({CHARS_PER_TOKEN} characters a token)", 0
-        if self._pieces is None:
-            self._pieces = PieceCounter(self._tokenizer)
-        pieces = self._pieces
+        pieces = self._piece_counter()
         if pieces.fast:
             return "tiktoken's BPE on the tokenizer's vocabulary, checked against the tokenizer", pieces.fast_checked
         return f"the tokenizer ({pieces.fast_reason})", pieces.fast_checked
+
+    def _piece_counter(self) -> PieceCounter:
+        """The tokenizer's piece counter, made on first use (it reads the tokenizer's whole vocabulary)."""
+        if self._pieces is None:
+            self._pieces = PieceCounter(self._tokenizer)
+        return self._pieces
 
     def count_one(self, text: str) -> int:
         """Tokens of one text."""

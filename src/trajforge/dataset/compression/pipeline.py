@@ -347,8 +347,6 @@ async def _piece_with_model(job: _Job, summarizer: Summarizer) -> ConfigCounts:
             counts.summary_fallbacks += 1
             return
         tokens = _confirmed(counter, row, counter.count_conversation(chat(row)), settings.max_tokens)
-        if tokens is None:  # the fast counter was wrong here: the tokenizer counts from now on
-            tokens = counter.count_conversation(chat(row))
         if tokens > settings.max_tokens:
             counts.summary_fallbacks += 1
             return
@@ -409,7 +407,8 @@ def _measured(
             )  # fmt: skip
             outcome = fit(before=next(measured))
             kept = outcome.row if outcome.status in ("fits", "compressed") else None
-            if kept is not None and _confirmed(counter, kept, outcome.tokens_after, settings.max_tokens) is None:
+            tokens = outcome.tokens_after
+            if kept is not None and _confirmed(counter, kept, tokens, settings.max_tokens) != tokens:
                 outcome = fit()  # the fast counter was wrong on this row: fitted again, the tokenizer counting
         _count(outcome, item, counts, settings)
         if outcome.status == "unrenderable":
@@ -419,12 +418,12 @@ def _measured(
         yield outcome, item.episode
 
 
-def _confirmed(counter: TokenCounter, row: dict[str, Any], tokens: int, budget: int) -> int | None:
-    """`tokens`, unless the fast counter gave them for a row near the budget and the tokenizer counts
-    otherwise: then None (and the counter counts with the tokenizer from now on)."""
+def _confirmed(counter: TokenCounter, row: dict[str, Any], tokens: int, budget: int) -> int:
+    """`tokens`, or the tokenizer's own count when the fast counter gave them for a row near the budget
+    (a count that differs drops the fast counter: the tokenizer counts from then on)."""
     if not counter.fast or tokens < budget * (1 - CONFIRM_SHARE):
         return tokens
-    return tokens if counter.confirm_conversation(chat(row), tokens) else None
+    return counter.confirm_conversation(chat(row), tokens)
 
 
 def _count(outcome: RowOutcome, item: EpisodeItem, counts: ConfigCounts, settings: CompressSettings) -> None:
