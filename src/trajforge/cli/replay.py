@@ -51,10 +51,10 @@ def _episodes(paths: list[Path], errors: Console, limit: int | None) -> list[Epi
     skip = superseded_in([list(source.files) for source in sources])  # a retried episode: its newest record
     for path in [file for source in sources for file in source.files]:
         for item in iter_rows(path):
-            if not isinstance(item, Problem) and item.number in skip.get(path, frozenset()):
-                continue
             if isinstance(item, Problem):
                 errors.print(f"skipped: {item}", markup=False, highlight=False, soft_wrap=True)
+                continue
+            if item.number in skip.get(path, frozenset()):
                 continue
             try:
                 found.append(_episode(item.data))
